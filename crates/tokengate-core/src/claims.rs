@@ -1,0 +1,239 @@
+//! Claims: read strictly from the token (wrong JSON types are refused, never
+//! coerced), and handed to handlers as the user's own `Deserialize` type.
+
+use std::borrow::Cow;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Part};
+use crate::json::{JsonStr, Members, as_str};
+use crate::jws::object_error;
+use crate::scopes::Scopes;
+
+/// The largest `NumericDate` accepted: 9999-12-31T23:59:59Z.
+pub const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
+
+const NUMERIC_DATE: &str = "a non-negative integer NumericDate (seconds since 1970, at most year 9999)";
+const STRING: &str = "a string";
+
+/// The claims set of a token as raw JSON members, each read on demand.
+pub(crate) struct RawClaims<'p> {
+    members: Members<'p>,
+}
+
+impl<'p> RawClaims<'p> {
+    pub(crate) fn parse(payload: &'p [u8]) -> Result<Self, Error> {
+        Members::parse(payload)
+            .map(|members| RawClaims { members })
+            .map_err(|e| object_error(e, Part::Claims))
+    }
+
+    pub(crate) fn view(&self) -> ClaimsView<'_> {
+        ClaimsView { claims: self }
+    }
+
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.members.get(name).is_some()
+    }
+
+    /// A string claim; any other JSON type (including `null`) is refused.
+    pub(crate) fn string(&self, name: &'static str) -> Result<Option<Cow<'p, str>>, Error> {
+        self.members.get(name).map(|raw| as_str(raw).ok_or_else(|| invalid(name, STRING))).transpose()
+    }
+
+    /// A `NumericDate`: a JSON integer, non-negative, at most [`MAX_NUMERIC_DATE`].
+    /// Strings, fractions, exponents, `null` and booleans are refused.
+    pub(crate) fn numeric_date(&self, name: &'static str) -> Result<Option<u64>, Error> {
+        let Some(raw) = self.members.get(name) else { return Ok(None) };
+        let text = raw.get();
+        if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(name, NUMERIC_DATE));
+        }
+        match text.parse::<u64>() {
+            Ok(value) if value <= MAX_NUMERIC_DATE => Ok(Some(value)),
+            _ => Err(invalid(name, NUMERIC_DATE)),
+        }
+    }
+
+    /// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
+    pub(crate) fn audiences(&self) -> Result<Option<Vec<Cow<'p, str>>>, Error> {
+        self.members
+            .get("aud")
+            .map(|raw| string_or_array(raw, "aud", "a string or an array of strings"))
+            .transpose()
+    }
+
+    /// The granted scopes: `scope` (a space-separated string), else `scp`
+    /// (an array of strings or a space-separated string), else `permissions`
+    /// (an array of strings); the first one present decides.
+    pub(crate) fn scopes(&self) -> Result<Scopes, Error> {
+        if let Some(raw) = self.members.get("scope") {
+            let scope = as_str(raw).ok_or_else(|| invalid("scope", "a space-separated string"))?;
+            return Ok(Scopes::from_space_separated(&scope));
+        }
+        if let Some(raw) = self.members.get("scp") {
+            let scopes = string_or_array(raw, "scp", "an array of strings or a space-separated string")?;
+            return Ok(Scopes::new(scopes.iter().flat_map(|s| s.split(' '))));
+        }
+        if let Some(raw) = self.members.get("permissions") {
+            let list: Vec<JsonStr<'_>> =
+                serde_json::from_str(raw.get()).map_err(|_| invalid("permissions", "an array of strings"))?;
+            return Ok(Scopes::new(list.iter().map(|s| &*s.0)));
+        }
+        Ok(Scopes::default())
+    }
+}
+
+fn string_or_array<'p>(
+    raw: &'p RawValue,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<Vec<Cow<'p, str>>, Error> {
+    if let Some(single) = as_str(raw) {
+        return Ok(vec![single]);
+    }
+    let list: Vec<JsonStr<'p>> = serde_json::from_str(raw.get()).map_err(|_| invalid(name, expected))?;
+    Ok(list.into_iter().map(|s| s.0).collect())
+}
+
+fn invalid(claim: &'static str, expected: &'static str) -> Error {
+    Error::InvalidClaim { claim: Cow::Borrowed(claim), expected }
+}
+
+/// Read access to a verified token's claims, for custom claim checks
+/// (see [`Issuer::check`](crate::Issuer::check)).
+#[derive(Clone, Copy)]
+pub struct ClaimsView<'a> {
+    claims: &'a RawClaims<'a>,
+}
+
+impl<'a> ClaimsView<'a> {
+    /// The raw JSON text of claim `name`.
+    pub fn raw(&self, name: &str) -> Option<&'a str> {
+        self.claims.members.get(name).map(RawValue::get)
+    }
+
+    /// Claim `name` as a string; `None` when absent or not a string.
+    pub fn str(&self, name: &str) -> Option<Cow<'a, str>> {
+        self.claims.members.get(name).and_then(as_str)
+    }
+
+    /// Claim `name` deserialized as `T`; `None` when absent.
+    pub fn get<T: DeserializeOwned>(&self, name: &str) -> Option<Result<T, serde_json::Error>> {
+        self.claims.members.get(name).map(|raw| serde_json::from_str(raw.get()))
+    }
+
+    /// Whether claim `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.claims.contains(name)
+    }
+
+    /// The names of all claims, in token order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.claims.members.names()
+    }
+}
+
+/// The registered claims most APIs need; the default claims type of
+/// [`Verified`](crate::Verified). Absent claims are `None` (or empty).
+///
+/// Any `serde::Deserialize` type can be used instead, e.g. a struct of your
+/// own with extra claims, or `serde_json::Map<String, serde_json::Value>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandardClaims {
+    /// `iss`: the issuer.
+    #[serde(default)]
+    pub iss: Option<String>,
+    /// `sub`: the subject (user or client) the token is about.
+    #[serde(default)]
+    pub sub: Option<String>,
+    /// `aud`: the audiences (a single string in the token becomes one entry).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub aud: Vec<String>,
+    /// `exp`: expiry, seconds since the epoch.
+    #[serde(default)]
+    pub exp: Option<u64>,
+    /// `nbf`: not before, seconds since the epoch.
+    #[serde(default)]
+    pub nbf: Option<u64>,
+    /// `iat`: issued at, seconds since the epoch.
+    #[serde(default)]
+    pub iat: Option<u64>,
+    /// `jti`: the token's unique identifier.
+    #[serde(default)]
+    pub jti: Option<String>,
+    /// `client_id`: the OAuth client the token was issued to (RFC 9068).
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(one)) => vec![one],
+        Some(OneOrMany::Many(many)) => many,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(json: &str) -> RawClaims<'_> {
+        RawClaims::parse(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn numeric_dates_are_strict() {
+        assert_eq!(claims(r#"{"exp":1700000000}"#).numeric_date("exp"), Ok(Some(1_700_000_000)));
+        assert_eq!(claims(r#"{"exp":0}"#).numeric_date("exp"), Ok(Some(0)));
+        assert_eq!(claims("{}").numeric_date("exp"), Ok(None));
+        for bad in [
+            "\"1700000000\"",
+            "1.5",
+            "1e9",
+            "-1",
+            "null",
+            "true",
+            "253402300800",
+            "99999999999999999999999",
+            "[1]",
+        ] {
+            let json = format!(r#"{{"exp":{bad}}}"#);
+            assert_eq!(claims(&json).numeric_date("exp"), Err(invalid("exp", NUMERIC_DATE)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn audiences_and_scopes_have_fixed_shapes() {
+        assert_eq!(claims(r#"{"aud":"a"}"#).audiences().unwrap().unwrap(), ["a"]);
+        assert_eq!(claims(r#"{"aud":["a","b"]}"#).audiences().unwrap().unwrap(), ["a", "b"]);
+        assert!(claims(r#"{"aud":7}"#).audiences().is_err());
+        assert!(claims(r#"{"aud":[7]}"#).audiences().is_err());
+        assert!(claims(r#"{"aud":null}"#).audiences().is_err());
+
+        let scopes = |json| claims(json).scopes().map(|s| s.iter().map(str::to_owned).collect::<Vec<_>>());
+        assert_eq!(scopes(r#"{"scope":"b a","scp":7}"#).unwrap(), ["a", "b"]);
+        assert_eq!(scopes(r#"{"scp":["x","y"]}"#).unwrap(), ["x", "y"]);
+        assert_eq!(scopes(r#"{"scp":"x y"}"#).unwrap(), ["x", "y"]);
+        assert_eq!(scopes(r#"{"permissions":["read:a"]}"#).unwrap(), ["read:a"]);
+        assert!(scopes(r#"{"scope":["a"]}"#).is_err());
+        assert!(scopes(r#"{"permissions":"a"}"#).is_err());
+        assert!(scopes("{}").unwrap().is_empty());
+    }
+
+    #[test]
+    fn strings_are_not_coerced() {
+        assert_eq!(claims(r#"{"iss":"a\/b"}"#).string("iss").unwrap().as_deref(), Some("a/b"));
+        assert!(claims(r#"{"iss":1}"#).string("iss").is_err());
+        assert!(claims(r#"{"iss":null}"#).string("iss").is_err());
+    }
+}

@@ -1,0 +1,284 @@
+//! Why a request was refused, and what that means on the wire (RFC 6750).
+//!
+//! Every refusal is one [`Error`] whose variant names the cause precisely
+//! enough to act on. The error itself knows its HTTP status, its RFC 6750
+//! error code and its `error_description`; adapters never decide those.
+//! The descriptions are fixed texts: they never contain the token, a claim
+//! value taken from the token, or key material.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::algorithm::Algorithm;
+use crate::scopes::ScopeRequirement;
+
+/// A part of a compact JWS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// The JOSE header (first segment).
+    Header,
+    /// The claims set (second segment).
+    Claims,
+    /// The signature (third segment).
+    Signature,
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Part::Header => "header",
+            Part::Claims => "claims set",
+            Part::Signature => "signature",
+        })
+    }
+}
+
+/// What is wrong with how the request presents its token (RFC 6750 `invalid_request`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestProblem {
+    /// `Authorization: Bearer` with nothing after the scheme.
+    #[error("the Authorization header uses the Bearer scheme but carries no token")]
+    EmptyToken,
+    /// The token contains characters outside RFC 6750's `b64token` syntax.
+    #[error("the bearer token contains characters outside the RFC 6750 b64token syntax")]
+    InvalidCharacters,
+    /// More than one `Authorization` header.
+    #[error("the request carries more than one Authorization header")]
+    MultipleAuthorizationHeaders,
+    /// The token is presented in more than one way (header, query, form body),
+    /// or more than once in one of them (RFC 6750 §2).
+    #[error(
+        "the request presents more than one access token (header, query or form body); use exactly one method"
+    )]
+    MultipleTokens,
+}
+
+/// What is structurally wrong with a token, before any key is involved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenProblem {
+    /// Not three dot-separated segments.
+    #[error("the token is not a JWS in compact serialization (three base64url segments separated by dots)")]
+    NotCompact,
+    /// Five segments: an encrypted token (JWE).
+    #[error("encrypted tokens (JWE) are not accepted; send a signed JWT")]
+    Encrypted,
+    /// The JWS JSON serialization.
+    #[error("the JWS JSON serialization is not accepted; send the compact form")]
+    JsonSerialization,
+    /// A character outside `[A-Za-z0-9_.-]`.
+    #[error("the token contains characters outside the base64url alphabet")]
+    InvalidCharacters,
+    /// The signature segment is empty.
+    #[error("the token has no signature")]
+    MissingSignature,
+    /// A segment is not canonical unpadded base64url.
+    #[error("the token's {0} is not canonical unpadded base64url")]
+    NonCanonicalBase64(Part),
+    /// A segment does not hold a JSON object (or is nested too deeply).
+    #[error("the token's {0} is not a JSON object (or is nested too deeply)")]
+    InvalidJson(Part),
+    /// A JSON object of the header or claims names one member twice.
+    #[error("the token's {0} names a member more than once")]
+    DuplicateMember(Part),
+    /// A header member has the wrong JSON type.
+    #[error("the token header's `{0}` member has the wrong type")]
+    InvalidHeaderMember(&'static str),
+    /// The header has no `alg`.
+    #[error("the token header has no `alg`")]
+    MissingAlgorithm,
+}
+
+/// Why a request was refused.
+///
+/// Match on the variant to act on the cause; use [`Error::status`],
+/// [`Error::error_code`] and [`Error::challenge`] for the RFC 6750 answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // ---- no token (401 without an error code, RFC 6750 §3.1) ----
+    /// The request carries no bearer token (no `Authorization` header, or one
+    /// with another scheme).
+    #[error("the request carries no bearer token")]
+    MissingToken,
+
+    // ---- invalid_request (400) ----
+    /// The token is presented in a way RFC 6750 does not allow.
+    #[error("{0}")]
+    MalformedRequest(RequestProblem),
+
+    // ---- invalid_token (401) ----
+    /// The token is longer than the configured limit.
+    #[error("the token is longer than {limit} bytes")]
+    TokenTooLarge {
+        /// The configured limit, in bytes.
+        limit: usize,
+    },
+    /// The token is not a well-formed compact JWS.
+    #[error("{0}")]
+    MalformedToken(TokenProblem),
+    /// The header's `alg` is not an algorithm tokengate implements (this
+    /// includes `none`, in any letter case).
+    #[error("the token's `alg` is not a supported signature algorithm")]
+    UnsupportedAlgorithm,
+    /// The algorithm is known but not in the issuer's allow-list.
+    #[error("the token is signed with {0}, which this API does not accept")]
+    AlgorithmNotAllowed(Algorithm),
+    /// The `typ` header names a type other than an access token.
+    #[error("the token's `typ` header is not an accepted access-token type")]
+    UnsupportedTokenType,
+    /// The `crit` header names an extension tokengate does not understand.
+    #[error("the token's `crit` header names an extension this API does not understand")]
+    UnknownCriticalHeader,
+    /// The `iss` claim names an issuer this API does not trust.
+    #[error("the token's issuer is not trusted by this API")]
+    UntrustedIssuer,
+    /// No key of the issuer has the token's `kid` (or, without `kid`, no key
+    /// fits its `alg`).
+    #[error("no signing key of the issuer matches the token's `kid` and `alg`")]
+    NoMatchingKey,
+    /// The key named by `kid` cannot be used with the token's `alg`
+    /// (its `kty`, `crv`, `alg` or `use` disagree).
+    #[error("the key named by the token's `kid` cannot verify its `alg`")]
+    KeyAlgorithmMismatch,
+    /// The token has no `kid` and several keys of the issuer fit its `alg`.
+    #[error("the token has no `kid` and the issuer has several keys for its `alg`")]
+    AmbiguousKey,
+    /// The signature does not verify.
+    #[error("the token's signature is invalid")]
+    InvalidSignature,
+    /// `exp` is in the past (beyond the leeway).
+    #[error("the token has expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("the token is not valid yet (`nbf` is in the future)")]
+    NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    #[error("the token was issued in the future (`iat`); check the issuer's clock")]
+    IssuedInFuture,
+    /// `iat` is older than the configured maximum token age.
+    #[error("the token is older than this API accepts (`iat`)")]
+    TooOld,
+    /// `exp - iat` exceeds the configured maximum lifetime.
+    #[error("the token's lifetime (`exp` - `iat`) is longer than this API accepts")]
+    LifetimeTooLong,
+    /// A required claim is absent.
+    #[error("the token has no `{0}` claim, which this API requires")]
+    MissingClaim(Cow<'static, str>),
+    /// A claim has the wrong JSON type or an out-of-range value.
+    #[error("the token's `{claim}` claim must be {expected}")]
+    InvalidClaim {
+        /// The claim's name.
+        claim: Cow<'static, str>,
+        /// What it must be, in words.
+        expected: &'static str,
+    },
+    /// The `aud` claim does not name this API.
+    #[error("the token's audience (`aud`) does not include this API")]
+    WrongAudience,
+    /// A claims check of the user's refused the token; the text is theirs.
+    #[error("{0}")]
+    ClaimCheckFailed(Cow<'static, str>),
+    /// The claims do not deserialize into the API's claims type.
+    #[error("the token's claims do not have the shape this API expects")]
+    UnexpectedClaims,
+
+    // ---- insufficient_scope (403) ----
+    /// The token is valid but lacks the scope the route requires.
+    #[error("the token lacks the scope this resource requires ({0})")]
+    InsufficientScope(ScopeRequirement),
+
+    // ---- temporarily_unavailable (503) ----
+    /// The issuer's keys have never been obtained (key endpoint down at
+    /// start-up): nothing can be verified, so nothing is accepted.
+    #[error("the issuer's signing keys are not available yet; retry later")]
+    KeysUnavailable {
+        /// When a retry has a chance to succeed.
+        retry_after: Duration,
+    },
+}
+
+/// The RFC 6750 class of a refusal, which decides status and error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// No credentials at all: 401 without an `error` attribute.
+    NoToken,
+    /// `invalid_request`: 400.
+    InvalidRequest,
+    /// `invalid_token`: 401.
+    InvalidToken,
+    /// `insufficient_scope`: 403.
+    InsufficientScope,
+    /// `temporarily_unavailable`: 503 with `Retry-After`.
+    Unavailable,
+}
+
+impl ErrorClass {
+    /// The RFC 6750 `error` code, if the class has one.
+    pub const fn code(self) -> Option<&'static str> {
+        match self {
+            ErrorClass::NoToken => None,
+            ErrorClass::InvalidRequest => Some("invalid_request"),
+            ErrorClass::InvalidToken => Some("invalid_token"),
+            ErrorClass::InsufficientScope => Some("insufficient_scope"),
+            ErrorClass::Unavailable => Some("temporarily_unavailable"),
+        }
+    }
+
+    /// The HTTP status.
+    pub const fn status(self) -> StatusCode {
+        match self {
+            ErrorClass::NoToken | ErrorClass::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorClass::InvalidRequest => StatusCode::BAD_REQUEST,
+            ErrorClass::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorClass::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl Error {
+    /// The RFC 6750 class of this refusal.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::MissingToken => ErrorClass::NoToken,
+            Error::MalformedRequest(_) => ErrorClass::InvalidRequest,
+            Error::InsufficientScope(_) => ErrorClass::InsufficientScope,
+            Error::KeysUnavailable { .. } => ErrorClass::Unavailable,
+            _ => ErrorClass::InvalidToken,
+        }
+    }
+
+    /// The HTTP status to answer with (400, 401, 403 or 503).
+    pub fn status(&self) -> StatusCode {
+        self.class().status()
+    }
+
+    /// The RFC 6750 `error` code, or `None` when the request had no token.
+    pub fn error_code(&self) -> Option<&'static str> {
+        self.class().code()
+    }
+
+    /// A description a client developer can act on. Never contains the token.
+    pub fn description(&self) -> String {
+        self.to_string()
+    }
+
+    /// How long the client should wait before retrying (503 refusals only).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::KeysUnavailable { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The full `WWW-Authenticate` value with the default realm
+    /// (`tokengate`), exactly as the refusal table of the contract shows it.
+    /// Use [`Challenge`](crate::Challenge) for another realm.
+    pub fn challenge(&self) -> String {
+        crate::Challenge::default().render(self)
+    }
+}

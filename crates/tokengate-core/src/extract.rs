@@ -1,0 +1,241 @@
+//! Finding the bearer token in a request (RFC 6750 §2).
+
+use std::borrow::Cow;
+
+use crate::error::{Error, RequestProblem};
+
+/// What the validator needs to see of an HTTP request, whatever framework
+/// it comes from. Implemented for `http::Request<B>` and
+/// `http::request::Parts`; adapters implement it for their own types.
+pub trait RequestParts {
+    /// The values of one header, in order.
+    type HeaderValues<'a>: Iterator<Item = &'a [u8]>
+    where
+        Self: 'a;
+
+    /// Every value of the header `name` (given in lower case).
+    fn header_values(&self, name: &'static str) -> Self::HeaderValues<'_>;
+
+    /// The request method (`GET`, `POST`, …).
+    fn method(&self) -> &str;
+
+    /// The request path, without the query.
+    fn path(&self) -> &str;
+
+    /// The raw query string, without `?`.
+    fn query(&self) -> Option<&str>;
+
+    /// The `application/x-www-form-urlencoded` body, when the adapter has
+    /// buffered it (only then can RFC 6750 §2.2 form tokens be seen).
+    fn form_body(&self) -> Option<&[u8]> {
+        None
+    }
+}
+
+type HeaderIter<'a> =
+    std::iter::Map<http::header::ValueIter<'a, http::HeaderValue>, fn(&'a http::HeaderValue) -> &'a [u8]>;
+
+impl<B> RequestParts for http::Request<B> {
+    type HeaderValues<'a>
+        = HeaderIter<'a>
+    where
+        B: 'a;
+
+    fn header_values(&self, name: &'static str) -> HeaderIter<'_> {
+        self.headers().get_all(name).iter().map(http::HeaderValue::as_bytes)
+    }
+    fn method(&self) -> &str {
+        self.method().as_str()
+    }
+    fn path(&self) -> &str {
+        self.uri().path()
+    }
+    fn query(&self) -> Option<&str> {
+        self.uri().query()
+    }
+}
+
+impl RequestParts for http::request::Parts {
+    type HeaderValues<'a> = HeaderIter<'a>;
+
+    fn header_values(&self, name: &'static str) -> HeaderIter<'_> {
+        self.headers.get_all(name).iter().map(http::HeaderValue::as_bytes)
+    }
+    fn method(&self) -> &str {
+        self.method.as_str()
+    }
+    fn path(&self) -> &str {
+        self.uri.path()
+    }
+    fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+}
+
+/// Where tokens are accepted besides the `Authorization` header.
+///
+/// Both are off by default: tokens in URLs end up in logs and browser
+/// history (RFC 6750 §5.3). Whatever is enabled, a request presenting a
+/// token in more than one place is refused `invalid_request`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenLocations {
+    /// Accept `?access_token=` (RFC 6750 §2.3).
+    pub query: bool,
+    /// Accept an `access_token` form-body parameter (RFC 6750 §2.2).
+    pub form_body: bool,
+}
+
+/// The bearer token a request presents.
+///
+/// Returns [`Error::MissingToken`] when there is none (also when the only
+/// token is in a disabled location), and `invalid_request` errors for
+/// several `Authorization` headers, tokens in several places, an empty
+/// token or characters outside `b64token`.
+pub fn extract_token<R: RequestParts + ?Sized>(
+    request: &R,
+    locations: TokenLocations,
+) -> Result<Cow<'_, str>, Error> {
+    let mut headers = request.header_values("authorization");
+    let header = headers.next();
+    if headers.next().is_some() {
+        return Err(Error::MalformedRequest(RequestProblem::MultipleAuthorizationHeaders));
+    }
+    let from_header = header.map(bearer_credentials).transpose()?.flatten();
+    let from_query = request.query().map(|q| access_token_param(q.as_bytes())).transpose()?.flatten();
+    let from_body = request.form_body().map(access_token_param).transpose()?.flatten();
+
+    let presented = [from_header.is_some(), from_query.is_some(), from_body.is_some()];
+    if presented.into_iter().filter(|p| *p).count() > 1 {
+        return Err(Error::MalformedRequest(RequestProblem::MultipleTokens));
+    }
+    let token = from_header
+        .map(Cow::Borrowed)
+        .or(from_query.filter(|_| locations.query))
+        .or(from_body.filter(|_| locations.form_body))
+        .ok_or(Error::MissingToken)?;
+    check_b64token(&token)?;
+    Ok(token)
+}
+
+/// `Bearer <token>` → the token; another scheme → `None`.
+fn bearer_credentials(value: &[u8]) -> Result<Option<&str>, Error> {
+    let scheme_len = value.iter().position(|b| *b == b' ').unwrap_or(value.len());
+    if !value[..scheme_len].eq_ignore_ascii_case(b"bearer") {
+        return Ok(None);
+    }
+    let rest = &value[scheme_len..];
+    let token = rest.trim_ascii();
+    if token.is_empty() {
+        return Err(Error::MalformedRequest(RequestProblem::EmptyToken));
+    }
+    // b64token is ASCII, so anything that is not UTF-8 fails its check anyway.
+    std::str::from_utf8(token)
+        .map(Some)
+        .map_err(|_| Error::MalformedRequest(RequestProblem::InvalidCharacters))
+}
+
+/// The `access_token` parameter of a query or form body; twice is an error.
+fn access_token_param(encoded: &[u8]) -> Result<Option<Cow<'_, str>>, Error> {
+    let mut found = None;
+    for (name, value) in form_urlencoded::parse(encoded) {
+        if name == "access_token" {
+            if found.is_some() {
+                return Err(Error::MalformedRequest(RequestProblem::MultipleTokens));
+            }
+            found = Some(value);
+        }
+    }
+    match found {
+        Some(token) if token.is_empty() => Err(Error::MalformedRequest(RequestProblem::EmptyToken)),
+        found => Ok(found),
+    }
+}
+
+/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn check_b64token(token: &str) -> Result<(), Error> {
+    let bytes = token.as_bytes();
+    let body = bytes.len() - bytes.iter().rev().take_while(|b| **b == b'=').count();
+    let valid = body > 0
+        && bytes[..body]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
+    if valid { Ok(()) } else { Err(Error::MalformedRequest(RequestProblem::InvalidCharacters)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(headers: &[&str], uri: &str) -> http::Request<()> {
+        let mut builder = http::Request::get(uri);
+        for value in headers {
+            builder = builder.header("authorization", *value);
+        }
+        builder.body(()).unwrap()
+    }
+
+    fn extract(headers: &[&str], uri: &str, locations: TokenLocations) -> Result<String, Error> {
+        extract_token(&request(headers, uri), locations).map(Cow::into_owned)
+    }
+
+    const DEFAULT: TokenLocations = TokenLocations { query: false, form_body: false };
+    const QUERY: TokenLocations = TokenLocations { query: true, form_body: false };
+
+    #[test]
+    fn header_scheme_is_case_insensitive() {
+        for value in ["Bearer abc", "bearer abc", "BEARER  abc", "Bearer abc "] {
+            assert_eq!(extract(&[value], "/", DEFAULT).unwrap(), "abc", "{value}");
+        }
+    }
+
+    #[test]
+    fn other_schemes_and_no_header_are_missing_tokens() {
+        for headers in [&[][..], &["Basic dXNlcjpwYXNz"], &["Bearerabc"], &["DPoP abc"]] {
+            assert_eq!(extract(headers, "/", DEFAULT), Err(Error::MissingToken), "{headers:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_presentations_are_invalid_requests() {
+        let problem = |p| Err(Error::MalformedRequest(p));
+        assert_eq!(extract(&["Bearer"], "/", DEFAULT), problem(RequestProblem::EmptyToken));
+        assert_eq!(extract(&["Bearer   "], "/", DEFAULT), problem(RequestProblem::EmptyToken));
+        assert_eq!(extract(&["Bearer a b"], "/", DEFAULT), problem(RequestProblem::InvalidCharacters));
+        assert_eq!(extract(&["Bearer a\"b"], "/", DEFAULT), problem(RequestProblem::InvalidCharacters));
+        assert_eq!(extract(&["Bearer ==="], "/", DEFAULT), problem(RequestProblem::InvalidCharacters));
+        assert_eq!(
+            extract(&["Bearer a", "Bearer a"], "/", DEFAULT),
+            problem(RequestProblem::MultipleAuthorizationHeaders)
+        );
+        // A second method is an error even while query tokens are disabled.
+        assert_eq!(
+            extract(&["Bearer a"], "/?access_token=b", DEFAULT),
+            problem(RequestProblem::MultipleTokens)
+        );
+        assert_eq!(
+            extract(&[], "/?access_token=a&access_token=b", QUERY),
+            problem(RequestProblem::MultipleTokens)
+        );
+        assert_eq!(extract(&[], "/?access_token=", QUERY), problem(RequestProblem::EmptyToken));
+    }
+
+    #[test]
+    fn query_tokens_only_when_enabled() {
+        assert_eq!(extract(&[], "/?access_token=a.b-c_d", DEFAULT), Err(Error::MissingToken));
+        assert_eq!(extract(&[], "/?x=1&access_token=a.b-c_d", QUERY).unwrap(), "a.b-c_d");
+        assert_eq!(extract(&["Basic x"], "/?access_token=t", QUERY).unwrap(), "t");
+        let mut request = request(&[], "/");
+        request.headers_mut().insert("authorization", http::HeaderValue::from_bytes(b"Bearer \xff").unwrap());
+        assert_eq!(
+            extract_token(&request, DEFAULT),
+            Err(Error::MalformedRequest(RequestProblem::InvalidCharacters))
+        );
+    }
+
+    #[test]
+    fn b64token_allows_its_alphabet_and_trailing_padding() {
+        assert!(check_b64token("aZ09-._~+/==").is_ok());
+        assert!(check_b64token("a=b").is_err());
+        assert!(check_b64token("=").is_err());
+    }
+}

@@ -1,0 +1,294 @@
+//! One trusted issuer: its keys, audiences and rules.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::algorithm::AlgorithmSet;
+use crate::claims::ClaimsView;
+use crate::keys::{KeySet, KeySource, StaticKeys};
+
+/// The default clock-skew leeway for `exp`, `nbf` and `iat`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+/// The largest leeway [`Issuer::leeway`] accepts.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
+/// A custom claims check: `Err(text)` refuses the token as `invalid_token`
+/// with `text` as its `error_description` (so never put claim values in it).
+pub type ClaimCheck = Arc<dyn Fn(&ClaimsView<'_>) -> Result<(), Cow<'static, str>> + Send + Sync>;
+
+/// Which `typ` header values a token may carry (RFC 7515 §4.1.9, RFC 9068 §2.1).
+///
+/// Compared case-insensitively, with or without the `application/` prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenTypes {
+    allow_absent: bool,
+    /// Lower case, without `application/`.
+    allowed: Vec<String>,
+}
+
+impl Default for TokenTypes {
+    /// Absent, `JWT`, `at+jwt` or `application/at+jwt`.
+    fn default() -> Self {
+        TokenTypes { allow_absent: true, allowed: vec!["jwt".into(), "at+jwt".into()] }
+    }
+}
+
+impl TokenTypes {
+    /// RFC 9068 access tokens only: `typ` must be `at+jwt` (or `application/at+jwt`).
+    /// This stops ID tokens and other JWTs of the same issuer from being used as access tokens.
+    pub fn access_tokens_only() -> Self {
+        TokenTypes { allow_absent: false, allowed: vec!["at+jwt".into()] }
+    }
+
+    /// Also accepts the explicit type `typ` (e.g. a provider's own media type).
+    pub fn also(mut self, typ: &str) -> Self {
+        self.allowed.push(normalise(typ));
+        self
+    }
+
+    pub(crate) fn allows(&self, typ: Option<&str>) -> bool {
+        match typ {
+            None => self.allow_absent,
+            Some(typ) => {
+                let typ = typ.strip_prefix_ignore_case("application/");
+                self.allowed.iter().any(|allowed| allowed.eq_ignore_ascii_case(typ))
+            }
+        }
+    }
+}
+
+fn normalise(typ: &str) -> String {
+    typ.strip_prefix_ignore_case("application/").to_ascii_lowercase()
+}
+
+trait StripPrefixIgnoreCase {
+    fn strip_prefix_ignore_case(&self, prefix: &str) -> &str;
+}
+
+impl StripPrefixIgnoreCase for str {
+    fn strip_prefix_ignore_case(&self, prefix: &str) -> &str {
+        match self.get(..prefix.len()) {
+            Some(head) if head.eq_ignore_ascii_case(prefix) => &self[prefix.len()..],
+            _ => self,
+        }
+    }
+}
+
+/// An issuer the validator trusts, with everything that decides whether its
+/// tokens are good for this API.
+///
+/// ```
+/// use tokengate_core::{Algorithm, Issuer, Key, KeySet};
+/// # let secret = [7u8; 32];
+/// let issuer = Issuer::new("https://auth.example.com/")
+///     .audience("https://api.example.com")
+///     .algorithms([Algorithm::HS256])
+///     .keys(KeySet::new([Key::hmac_secret(secret)?]));
+/// # Ok::<(), tokengate_core::KeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct Issuer {
+    pub(crate) name: Option<String>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) audience_waived: bool,
+    pub(crate) algorithms: AlgorithmSet,
+    pub(crate) keys: Option<Arc<dyn KeySource>>,
+    /// What a fixed key set can verify, checked against `algorithms` at build.
+    pub(crate) static_key_algorithms: Option<AlgorithmSet>,
+    pub(crate) leeway: Duration,
+    pub(crate) require_exp: bool,
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) max_lifetime: Option<Duration>,
+    pub(crate) token_types: TokenTypes,
+    pub(crate) required_claims: Vec<String>,
+    pub(crate) checks: Vec<ClaimCheck>,
+}
+
+impl Issuer {
+    /// Trusts tokens whose `iss` is exactly `issuer` (no normalisation: a
+    /// trailing slash or a different letter case is another issuer).
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Issuer::with_name(Some(issuer.into()))
+    }
+
+    /// **Waiver**: trusts the configured keys whatever `iss` a token carries,
+    /// even none. Only for a validator with exactly one issuer, when the
+    /// keys alone identify it.
+    pub fn any_issuer() -> Self {
+        Issuer::with_name(None)
+    }
+
+    fn with_name(name: Option<String>) -> Self {
+        Issuer {
+            name,
+            audiences: Vec::new(),
+            audience_waived: false,
+            algorithms: AlgorithmSet::EMPTY,
+            keys: None,
+            static_key_algorithms: None,
+            leeway: DEFAULT_LEEWAY,
+            require_exp: true,
+            max_age: None,
+            max_lifetime: None,
+            token_types: TokenTypes::default(),
+            required_claims: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    /// Accepts tokens whose `aud` (a string, or an array) contains `audience`.
+    /// May be called several times: any one of them is enough.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// **Waiver**: does not check `aud` at all. Only safe when this issuer
+    /// mints tokens for this API alone.
+    pub fn skip_audience_check(mut self) -> Self {
+        self.audience_waived = true;
+        self
+    }
+
+    /// The allow-list of signature algorithms. Required; a list that mixes
+    /// symmetric (HS*) and asymmetric algorithms is refused at build time.
+    pub fn algorithms(mut self, algorithms: impl Into<AlgorithmSet>) -> Self {
+        self.algorithms = algorithms.into();
+        self
+    }
+
+    /// Fixed keys.
+    pub fn keys(self, keys: KeySet) -> Self {
+        let algorithms = keys.algorithms();
+        let mut issuer = self.key_source(StaticKeys::new(keys));
+        issuer.static_key_algorithms = Some(algorithms);
+        issuer
+    }
+
+    /// Keys from a source that may change them (e.g. a JWK Set fetched over HTTPS).
+    pub fn key_source(self, source: impl KeySource) -> Self {
+        self.shared_key_source(Arc::new(source))
+    }
+
+    /// Keys from a source shared with other issuers or validators.
+    pub fn shared_key_source(mut self, source: Arc<dyn KeySource>) -> Self {
+        self.keys = Some(source);
+        self.static_key_algorithms = None;
+        self
+    }
+
+    /// Clock-skew tolerance for `exp`, `nbf` and `iat` (default 30 s, at most 5 min).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// **Waiver**: accepts tokens without `exp` (they never expire). Off by default.
+    pub fn allow_missing_exp(mut self) -> Self {
+        self.require_exp = false;
+        self
+    }
+
+    /// Refuses tokens issued (`iat`) longer ago than `max_age`; `iat` becomes required.
+    pub fn max_token_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// Refuses tokens whose lifetime `exp - iat` exceeds `max_lifetime`;
+    /// `exp` and `iat` become required.
+    pub fn max_lifetime(mut self, max_lifetime: Duration) -> Self {
+        self.max_lifetime = Some(max_lifetime);
+        self
+    }
+
+    /// Which `typ` header values are accepted (default: absent, `JWT`, `at+jwt`).
+    pub fn token_types(mut self, types: TokenTypes) -> Self {
+        self.token_types = types;
+        self
+    }
+
+    /// Refuses tokens without claim `name` (of any type).
+    pub fn require_claim(mut self, name: impl Into<String>) -> Self {
+        self.required_claims.push(name.into());
+        self
+    }
+
+    /// Adds a custom check run on verified claims, after all built-in checks.
+    ///
+    /// ```
+    /// use tokengate_core::Issuer;
+    /// let issuer = Issuer::new("https://auth.example.com/").check(|claims| {
+    ///     match claims.str("tenant").as_deref() {
+    ///         Some("acme") => Ok(()),
+    ///         _ => Err("the token is not for tenant acme".into()),
+    ///     }
+    /// });
+    /// ```
+    pub fn check<F>(mut self, check: F) -> Self
+    where
+        F: Fn(&ClaimsView<'_>) -> Result<(), Cow<'static, str>> + Send + Sync + 'static,
+    {
+        self.checks.push(Arc::new(check));
+        self
+    }
+
+    /// The trusted `iss`, or `None` for [`Issuer::any_issuer`].
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    pub(crate) fn display_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| "(any issuer)".to_owned())
+    }
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("name", &self.name)
+            .field("audiences", &self.audiences)
+            .field("audience_waived", &self.audience_waived)
+            .field("algorithms", &self.algorithms)
+            .field("keys", &self.keys)
+            .field("leeway", &self.leeway)
+            .field("require_exp", &self.require_exp)
+            .field("max_age", &self.max_age)
+            .field("max_lifetime", &self.max_lifetime)
+            .field("token_types", &self.token_types)
+            .field("required_claims", &self.required_claims)
+            .field("checks", &self.checks.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_types() {
+        let default = TokenTypes::default();
+        for ok in [
+            None,
+            Some("JWT"),
+            Some("jwt"),
+            Some("at+jwt"),
+            Some("application/at+JWT"),
+            Some("Application/JWT"),
+        ] {
+            assert!(default.allows(ok), "{ok:?}");
+        }
+        for bad in
+            [Some("dpop+jwt"), Some("id_token+jwt"), Some(""), Some("application/"), Some("logout+jwt")]
+        {
+            assert!(!default.allows(bad), "{bad:?}");
+        }
+        let strict = TokenTypes::access_tokens_only();
+        assert!(strict.allows(Some("at+jwt")) && strict.allows(Some("application/at+jwt")));
+        assert!(!strict.allows(None) && !strict.allows(Some("JWT")));
+        assert!(TokenTypes::access_tokens_only().also("application/vnd.x+jwt").allows(Some("VND.X+JWT")));
+    }
+}

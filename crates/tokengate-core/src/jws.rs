@@ -1,0 +1,102 @@
+//! The compact JWS serialization (RFC 7515 §7.1), parsed strictly and
+//! cheaply, before any key is touched.
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::algorithm::Algorithm;
+use crate::error::{Error, Part, TokenProblem};
+use crate::json::{Members, ObjectError, as_str};
+
+/// The default cap on a token's length, checked before any decoding.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// A compact JWS whose header has been read; claims and signature still bytes.
+pub(crate) struct Jws<'t> {
+    /// `BASE64URL(header) || '.' || BASE64URL(payload)`: what was signed.
+    pub(crate) signing_input: &'t [u8],
+    pub(crate) header: Header,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
+}
+
+/// The JOSE header members tokengate acts on. `jku`, `x5u`, `jwk` and `x5c`
+/// are never read: keys come only from the issuer's configured source.
+pub(crate) struct Header {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<String>,
+    pub(crate) typ: Option<String>,
+}
+
+pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, Error> {
+    let bytes = token.as_bytes();
+    if bytes.len() > max_len {
+        return Err(Error::TokenTooLarge { limit: max_len });
+    }
+    if bytes.first() == Some(&b'{') {
+        return Err(malformed(TokenProblem::JsonSerialization));
+    }
+    if !bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
+        return Err(malformed(TokenProblem::InvalidCharacters));
+    }
+    let mut segments = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (segments.next(), segments.next(), segments.next(), segments.next())
+    else {
+        let dots = bytes.iter().filter(|b| **b == b'.').count();
+        return Err(malformed(if dots == 4 { TokenProblem::Encrypted } else { TokenProblem::NotCompact }));
+    };
+    if signature.is_empty() {
+        return Err(malformed(TokenProblem::MissingSignature));
+    }
+    let header_json = decode(header, Part::Header)?;
+    let header = parse_header(&header_json)?;
+    Ok(Jws {
+        signing_input: &bytes[..bytes.len() - signature.len() - 1],
+        header,
+        payload: decode(payload, Part::Claims)?,
+        signature: decode(signature, Part::Signature)?,
+    })
+}
+
+/// Canonical unpadded base64url only: no padding, no `+`/`/`, no non-zero
+/// trailing bits (the `base64` engine refuses all three).
+fn decode(segment: &str, part: Part) -> Result<Vec<u8>, Error> {
+    URL_SAFE_NO_PAD.decode(segment).map_err(|_| malformed(TokenProblem::NonCanonicalBase64(part)))
+}
+
+fn parse_header(json: &[u8]) -> Result<Header, Error> {
+    let members = Members::parse(json).map_err(|e| object_error(e, Part::Header))?;
+    let string = |name: &'static str| -> Result<Option<Cow<'_, str>>, Error> {
+        members
+            .get(name)
+            .map(|raw| as_str(raw).ok_or(malformed(TokenProblem::InvalidHeaderMember(name))))
+            .transpose()
+    };
+    let alg = string("alg")?.ok_or(malformed(TokenProblem::MissingAlgorithm))?;
+    let alg = Algorithm::from_name(&alg).ok_or(Error::UnsupportedAlgorithm)?;
+    if let Some(crit) = members.get("crit") {
+        // RFC 7515 §4.1.11: a non-empty array of names the recipient must
+        // understand. tokengate implements no JWS extension, so any name is unknown.
+        let names: Vec<crate::json::JsonStr<'_>> = serde_json::from_str(crit.get())
+            .map_err(|_| malformed(TokenProblem::InvalidHeaderMember("crit")))?;
+        if names.is_empty() {
+            return Err(malformed(TokenProblem::InvalidHeaderMember("crit")));
+        }
+        return Err(Error::UnknownCriticalHeader);
+    }
+    Ok(Header { alg, kid: string("kid")?.map(Cow::into_owned), typ: string("typ")?.map(Cow::into_owned) })
+}
+
+pub(crate) fn object_error(error: ObjectError, part: Part) -> Error {
+    malformed(match error {
+        ObjectError::Invalid => TokenProblem::InvalidJson(part),
+        ObjectError::DuplicateMember => TokenProblem::DuplicateMember(part),
+    })
+}
+
+fn malformed(problem: TokenProblem) -> Error {
+    Error::MalformedToken(problem)
+}

@@ -1,0 +1,158 @@
+//! Scopes granted by a token and scopes a route requires.
+
+use std::fmt;
+
+use crate::error::Error;
+
+/// The scopes a token grants, normalised once at validation: read from
+/// `scope` (space-separated), else `scp` (array or space-separated string),
+/// else `permissions` (array), de-duplicated and sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Scopes(Box<[Box<str>]>);
+
+impl Scopes {
+    /// Scopes from any list of names (duplicates and empty names dropped).
+    pub fn new<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut list: Vec<Box<str>> =
+            scopes.into_iter().filter(|s| !s.as_ref().is_empty()).map(|s| Box::from(s.as_ref())).collect();
+        list.sort_unstable();
+        list.dedup();
+        Scopes(list.into_boxed_slice())
+    }
+
+    /// Scopes from an OAuth 2.0 `scope` string (RFC 6749 §3.3).
+    pub fn from_space_separated(scope: &str) -> Self {
+        Scopes::new(scope.split(' '))
+    }
+
+    /// Whether the token grants `scope` (exact, case-sensitive).
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.binary_search_by(|s| (**s).cmp(scope)).is_ok()
+    }
+
+    /// The scopes, sorted.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.0.iter().map(|s| &**s)
+    }
+
+    /// How many scopes the token grants.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the token grants no scope.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// What a route requires of a token's scopes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ScopeRequirement {
+    /// Every one of these scopes.
+    AllOf(Box<[Box<str>]>),
+    /// At least one of these scopes.
+    AnyOf(Box<[Box<str>]>),
+}
+
+impl ScopeRequirement {
+    /// Requires every scope of `scopes`.
+    pub fn all_of<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        ScopeRequirement::AllOf(collect(scopes))
+    }
+
+    /// Requires at least one scope of `scopes`.
+    pub fn any_of<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        ScopeRequirement::AnyOf(collect(scopes))
+    }
+
+    /// Requires the single scope `scope`.
+    pub fn scope(scope: &str) -> Self {
+        ScopeRequirement::all_of([scope])
+    }
+
+    /// Whether `granted` satisfies the requirement.
+    pub fn is_met_by(&self, granted: &Scopes) -> bool {
+        match self {
+            ScopeRequirement::AllOf(needed) => needed.iter().all(|s| granted.contains(s)),
+            ScopeRequirement::AnyOf(needed) => needed.iter().any(|s| granted.contains(s)),
+        }
+    }
+
+    /// `Ok` when `granted` satisfies the requirement, else
+    /// [`Error::InsufficientScope`] (403).
+    pub fn check(&self, granted: &Scopes) -> Result<(), Error> {
+        if self.is_met_by(granted) { Ok(()) } else { Err(Error::InsufficientScope(self.clone())) }
+    }
+
+    /// The value of the challenge's `scope` attribute: the scopes involved,
+    /// space-separated (RFC 6750 §3).
+    pub fn scope_attribute(&self) -> String {
+        self.names().join(" ")
+    }
+
+    fn names(&self) -> Vec<&str> {
+        match self {
+            ScopeRequirement::AllOf(s) | ScopeRequirement::AnyOf(s) => s.iter().map(|s| &**s).collect(),
+        }
+    }
+}
+
+impl fmt::Display for ScopeRequirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = self.names();
+        match self {
+            _ if names.len() == 1 => f.write_str(names[0]),
+            ScopeRequirement::AllOf(_) => write!(f, "all of: {}", names.join(", ")),
+            ScopeRequirement::AnyOf(_) => write!(f, "one of: {}", names.join(", ")),
+        }
+    }
+}
+
+fn collect<I, S>(scopes: I) -> Box<[Box<str>]>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    scopes.into_iter().map(|s| Box::from(s.as_ref())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_once() {
+        let scopes = Scopes::from_space_separated("write  read write ");
+        assert_eq!(scopes.iter().collect::<Vec<_>>(), ["read", "write"]);
+        assert!(scopes.contains("read") && !scopes.contains("Read"));
+    }
+
+    #[test]
+    fn all_of_and_any_of() {
+        let granted = Scopes::new(["a", "b"]);
+        assert!(ScopeRequirement::all_of(["a", "b"]).is_met_by(&granted));
+        assert!(!ScopeRequirement::all_of(["a", "c"]).is_met_by(&granted));
+        assert!(ScopeRequirement::any_of(["c", "b"]).is_met_by(&granted));
+        assert!(!ScopeRequirement::any_of(["c", "d"]).is_met_by(&granted));
+        let err = ScopeRequirement::scope("admin").check(&granted).unwrap_err();
+        assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
+        assert_eq!(
+            err.challenge(),
+            r#"Bearer realm="tokengate", error="insufficient_scope", error_description="the token lacks the scope this resource requires (admin)", scope="admin""#
+        );
+        assert_eq!(ScopeRequirement::any_of(["x", "y"]).to_string(), "one of: x, y");
+    }
+}

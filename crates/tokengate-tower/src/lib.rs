@@ -1,0 +1,2 @@
+//! Placeholder: the Tower layer arrives with its issue.
+#![forbid(unsafe_code)]
