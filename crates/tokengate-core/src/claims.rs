@@ -2,8 +2,10 @@
 //! coerced), and handed to handlers as the user's own `Deserialize` type.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use serde::de::DeserializeOwned;
+use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
@@ -169,18 +171,30 @@ pub struct StandardClaims {
     pub client_id: Option<String>,
 }
 
+/// `aud` as one string or an array of strings, without serde's buffering
+/// `untagged` machinery.
 fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
+    struct OneOrMany;
+    impl<'de> Visitor<'de> for OneOrMany {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or an array of strings")
+        }
+        fn visit_str<E: de::Error>(self, one: &str) -> Result<Self::Value, E> {
+            Ok(vec![one.to_owned()])
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut many = Vec::with_capacity(seq.size_hint().unwrap_or(2));
+            while let Some(one) = seq.next_element()? {
+                many.push(one);
+            }
+            Ok(many)
+        }
     }
-    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
-        None => Vec::new(),
-        Some(OneOrMany::One(one)) => vec![one],
-        Some(OneOrMany::Many(many)) => many,
-    })
+    deserializer.deserialize_any(OneOrMany)
 }
 
 #[cfg(test)]

@@ -69,6 +69,11 @@ const MAX_DEPTH: usize = 32;
 /// separately, so the depth is bounded here, not by `serde_json`.
 fn check_nested(value: &RawValue, depth: usize) -> Result<(), ObjectError> {
     let bytes = value.get().as_bytes();
+    // An array holding no object and no array (e.g. `aud`, `scp`) cannot
+    // repeat a member name; skip parsing it again.
+    if bytes.first() == Some(&b'[') && !bytes[1..].iter().any(|b| matches!(b, b'[' | b'{')) {
+        return Ok(());
+    }
     match bytes.first() {
         Some(b'{' | b'[') if depth > MAX_DEPTH => Err(ObjectError::Invalid),
         Some(b'{') => Members::parse_at(bytes, depth).map(drop),
@@ -126,7 +131,12 @@ impl<'de> Deserialize<'de> for Members<'de> {
 }
 
 /// The JSON text of a string value, decoded; `None` when it is not a string.
+/// (Checked by its first byte: building a `serde_json` error costs more than
+/// the parse.)
 pub(crate) fn as_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+    if !raw.get().starts_with('"') {
+        return None;
+    }
     serde_json::from_str::<JsonStr<'_>>(raw.get()).ok().map(|s| s.0)
 }
 

@@ -298,9 +298,14 @@ impl Validator {
                 .map_err(|unavailable| Error::KeysUnavailable { retry_after: unavailable.retry_after })?,
         };
         if let Err(Error::NoMatchingKey) = keys.select(alg, kid) {
-            // The only refresh a token can cause; the source rate-limits it.
-            keys =
-                source.refresh(RefreshReason::UnknownKey { kid }).await.map_err(|_| Error::NoMatchingKey)?;
+            // The only refresh a token can cause; the source rate-limits it. Its
+            // failure means "unknown key", unless the keys went stale meanwhile.
+            keys = source.refresh(RefreshReason::UnknownKey { kid }).await.map_err(
+                |unavailable| match source.current() {
+                    Some(_) => Error::NoMatchingKey,
+                    None => Error::KeysUnavailable { retry_after: unavailable.retry_after },
+                },
+            )?;
         }
         if !keys.select(alg, kid)?.verify(jws.signing_input, &jws.signature) {
             return Err(Error::InvalidSignature);

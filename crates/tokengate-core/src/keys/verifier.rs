@@ -10,7 +10,8 @@ use crate::algorithm::Algorithm;
 
 /// A key ready to verify one algorithm's signatures.
 pub(crate) enum Verifier {
-    Hmac(hmac::Key),
+    /// Boxed: an HMAC key holds both hash contexts and dwarfs a public key handle.
+    Hmac(Box<hmac::Key>),
     Public(signature::ParsedPublicKey),
 }
 
@@ -49,7 +50,7 @@ impl Verifier {
             Algorithm::HS512 => hmac::HMAC_SHA512,
             _ => return None,
         };
-        Some(Verifier::Hmac(hmac::Key::new(algorithm, secret)))
+        Some(Verifier::Hmac(Box::new(hmac::Key::new(algorithm, secret))))
     }
 }
 

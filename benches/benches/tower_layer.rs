@@ -1,0 +1,161 @@
+//! What the Tower layer adds per request over the bare validator, in-process.
+//!
+//! For each algorithm, on the same token and validator:
+//!
+//! * `validator`: build an `http::Request<()>` with the token, then
+//!   `Validator::validate_request` (extraction + validation);
+//! * `layer`: build the same request, then call a `TokenLayer` service
+//!   wrapping a trivial inner service and drive its response future (token
+//!   extraction, one boxed validation future, `Verified` and the layer's
+//!   record into the extensions, the inner call, the response);
+//! * `layer+scope`: the same with a `ScopeLayer` (all-of one scope) behind it;
+//! * `layer-refusal`: a request without a token answered by the layer
+//!   (no validation at all: the cost of the refusal response).
+//!
+//! Futures are polled once with a no-op waker: with static keys nothing waits.
+//! After the run, the layer's added cost (mean minus the validator's mean)
+//! is printed from criterion's estimates.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use criterion::Criterion;
+use http::{Request, Response};
+use serde_json::json;
+use tokengate::{Algorithm, Issuer, KeySet, StandardClaims, Validator, Verified};
+use tokengate_testkit::{SigningKey, now};
+use tokengate_tower::{ScopeLayer, TokenLayer};
+use tower_layer::Layer as _;
+use tower_service::Service;
+
+const ISS: &str = "https://login.example.com/tenant-42/v2.0";
+const AUD: &str = "https://api.example.com";
+const ALGORITHMS: [Algorithm; 2] = [Algorithm::ES256, Algorithm::HS256];
+
+fn ready<F: Future>(future: F) -> F::Output {
+    match pin!(future).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("validation with static keys must not wait"),
+    }
+}
+
+fn request(authorization: Option<&str>) -> Request<()> {
+    let mut builder = Request::get("https://api.example.com/orders/42").header("accept", "application/json");
+    if let Some(value) = authorization {
+        builder = builder.header("authorization", value);
+    }
+    builder.body(()).unwrap()
+}
+
+/// The inner service: reads the verified subject, answers an empty body.
+#[derive(Clone)]
+struct Inner;
+
+impl Service<Request<()>> for Inner {
+    type Response = Response<String>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Response<String>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<()>) -> Self::Future {
+        black_box(request.extensions().get::<Verified<StandardClaims>>().map(|v| v.subject().is_some()));
+        std::future::ready(Ok(Response::new(String::new())))
+    }
+}
+
+fn call<S: Service<Request<()>, Response = Response<String>>>(service: &mut S, request: Request<()>) -> u16
+where
+    S::Error: std::fmt::Debug,
+{
+    ready(std::future::poll_fn(|cx| service.poll_ready(cx))).unwrap();
+    ready(service.call(request)).unwrap().status().as_u16()
+}
+
+fn bench(c: &mut Criterion) {
+    for alg in ALGORITHMS {
+        let key = SigningKey::generate(alg).with_kid("k1");
+        let validator = Validator::builder()
+            .issuer(
+                Issuer::new(ISS).audience(AUD).algorithms([alg]).keys(KeySet::new([key.verification_key()])),
+            )
+            .build()
+            .unwrap();
+        let token = key.token(&json!({
+            "iss": ISS, "aud": AUD, "sub": "248289761001", "client_id": "app",
+            "scope": "orders:read orders:write", "iat": now(), "exp": now() + 3600,
+        }));
+        let authorization = format!("Bearer {token}");
+
+        let mut group = c.benchmark_group(format!("tower-{alg}"));
+        group.bench_function("validator", |b| {
+            b.iter(|| {
+                let request = request(Some(&authorization));
+                let verified = ready(validator.validate_request::<StandardClaims, _>(&request)).unwrap();
+                black_box((request, verified))
+            })
+        });
+        let mut layered = TokenLayer::new(validator.clone()).layer(Inner);
+        assert_eq!(call(&mut layered, request(Some(&authorization))), 200);
+        group.bench_function("layer", |b| b.iter(|| call(&mut layered, request(Some(&authorization)))));
+        let mut scoped =
+            TokenLayer::new(validator.clone()).layer(ScopeLayer::all_of(["orders:read"]).layer(Inner));
+        assert_eq!(call(&mut scoped, request(Some(&authorization))), 200);
+        group.bench_function("layer+scope", |b| b.iter(|| call(&mut scoped, request(Some(&authorization)))));
+        assert_eq!(call(&mut layered, request(None)), 401);
+        group.bench_function("layer-refusal", |b| b.iter(|| call(&mut layered, request(None))));
+        group.finish();
+    }
+}
+
+fn print_added_cost() {
+    let dir = std::env::var_os("CRITERION_HOME").map(PathBuf::from).unwrap_or_else(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        target.join("criterion")
+    });
+    let mean = |group: &str, name: &str| -> Option<f64> {
+        let text = std::fs::read_to_string(dir.join(group).join(name).join("new/estimates.json")).ok()?;
+        serde_json::from_str::<serde_json::Value>(&text).ok()?["mean"]["point_estimate"].as_f64()
+    };
+    println!("\nthe Tower layer's added cost per request (mean time)");
+    println!(
+        "{:<6} {:>12} {:>12} {:>12} {:>14} {:>14}",
+        "alg", "validator", "layer", "added", "layer+scope", "refusal"
+    );
+    for alg in ALGORITHMS {
+        let group = format!("tower-{alg}");
+        let (Some(bare), Some(layer), Some(scoped), Some(refusal)) = (
+            mean(&group, "validator"),
+            mean(&group, "layer"),
+            mean(&group, "layer+scope"),
+            mean(&group, "layer-refusal"),
+        ) else {
+            continue;
+        };
+        println!(
+            "{:<6} {:>10.2}µs {:>10.2}µs {:>8.0}ns ({:+.1}%) {:>10.2}µs {:>12.0}ns",
+            alg.name(),
+            bare / 1e3,
+            layer / 1e3,
+            layer - bare,
+            (layer - bare) / bare * 100.0,
+            scoped / 1e3,
+            refusal
+        );
+    }
+}
+
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    bench(&mut criterion);
+    criterion.final_summary();
+    print_added_cost();
+}
