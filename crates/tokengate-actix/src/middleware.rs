@@ -1,0 +1,198 @@
+//! [`TokenGate`]: the middleware that validates every request's token.
+
+use std::future::{Future, Ready, ready};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::HttpMessage;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use serde::de::DeserializeOwned;
+use tokengate_core::{Scopes, StandardClaims, Validator, Verified};
+
+use crate::render::{JsonRefusal, RenderRefusal};
+use crate::request::ActixRequest;
+
+/// Whether a request must present a token.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Requests without a token are refused (401). The default.
+    #[default]
+    Required,
+    /// Requests without a token pass through anonymously; a request that
+    /// presents a token still needs a valid one.
+    Optional,
+}
+
+/// actix-web middleware validating each request's bearer token with a
+/// [`Validator`], for `App::wrap`, `Scope::wrap` and `Resource::wrap`.
+///
+/// On success the [`Verified<C>`] goes into the request extensions (read it
+/// with [`Auth`](crate::Auth)); on refusal the middleware answers itself,
+/// with the response the core describes, and the inner service never runs.
+///
+/// ```
+/// use actix_web::{App, web};
+/// use tokengate_actix::{Auth, TokenGate};
+///
+/// async fn me(Auth(token): Auth) -> String {
+///     format!("hello {}", token.subject().unwrap_or("?"))
+/// }
+///
+/// # fn demo(validator: tokengate_core::Validator) {
+/// let app = App::new().service(web::resource("/me").route(web::get().to(me))).wrap(TokenGate::new(validator));
+/// # let _ = app;
+/// # }
+/// ```
+pub struct TokenGate<C = StandardClaims, R = JsonRefusal> {
+    validator: Validator,
+    mode: Mode,
+    render: Arc<R>,
+    claims: PhantomData<fn() -> C>,
+}
+
+impl TokenGate {
+    /// Requires a valid token, with the claims as [`StandardClaims`] and the
+    /// contract's refusals.
+    pub fn new(validator: Validator) -> Self {
+        TokenGate { validator, mode: Mode::Required, render: Arc::new(JsonRefusal), claims: PhantomData }
+    }
+}
+
+impl<C, R> TokenGate<C, R> {
+    /// Lets requests without a token through anonymously.
+    pub fn optional(mut self) -> Self {
+        self.mode = Mode::Optional;
+        self
+    }
+
+    /// Sets the mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Deserializes the claims as `D` (read them with `Auth<D>`).
+    pub fn claims<D>(self) -> TokenGate<D, R> {
+        TokenGate { validator: self.validator, mode: self.mode, render: self.render, claims: PhantomData }
+    }
+
+    /// Renders refusals with `render` instead of the contract's JSON answer.
+    pub fn render_with<Q: RenderRefusal>(self, render: Q) -> TokenGate<C, Q> {
+        TokenGate {
+            validator: self.validator,
+            mode: self.mode,
+            render: Arc::new(render),
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<C, R> Clone for TokenGate<C, R> {
+    fn clone(&self) -> Self {
+        TokenGate {
+            validator: self.validator.clone(),
+            mode: self.mode,
+            render: self.render.clone(),
+            claims: PhantomData,
+        }
+    }
+}
+
+impl<S, B, C, R> Transform<S, ServiceRequest> for TokenGate<C, R>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+    C: DeserializeOwned + 'static,
+    R: RenderRefusal + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = TokenGateMiddleware<S, C, R>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(TokenGateMiddleware { service: Rc::new(service), gate: self.clone() }))
+    }
+}
+
+/// The service [`TokenGate`] wraps around the inner one.
+pub struct TokenGateMiddleware<S, C, R> {
+    service: Rc<S>,
+    gate: TokenGate<C, R>,
+}
+
+impl<S, B, C, R> Service<ServiceRequest> for TokenGateMiddleware<S, C, R>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+    C: DeserializeOwned + 'static,
+    R: RenderRefusal + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let gate = self.gate.clone();
+        Box::pin(async move {
+            let http_request = ActixRequest(request.request());
+            let outcome = match gate.mode {
+                Mode::Required => gate.validator.validate_request::<C, _>(&http_request).await.map(Some),
+                Mode::Optional => gate.validator.validate_request_optional::<C, _>(&http_request).await,
+            };
+            match outcome {
+                Ok(verified) => {
+                    {
+                        let mut extensions = request.extensions_mut();
+                        extensions.insert(Gate::new::<C>(gate.validator.clone(), verified.is_some()));
+                        if let Some(verified) = verified {
+                            extensions.insert(verified);
+                        }
+                    }
+                    service.call(request).await.map(ServiceResponse::map_into_left_body)
+                }
+                Err(error) => {
+                    let response = gate.render.render(&error, gate.validator.refusal(&error));
+                    Ok(request.into_response(response).map_into_right_body())
+                }
+            }
+        })
+    }
+}
+
+/// The record of a [`TokenGate`] having run on a request, for the scope
+/// checks and extractors behind it, whatever the claims type.
+#[derive(Clone)]
+pub(crate) struct Gate {
+    pub(crate) validator: Validator,
+    pub(crate) authenticated: bool,
+    pub(crate) claims_type: &'static str,
+    scopes_of: fn(&Extensions) -> Option<&Scopes>,
+}
+
+impl Gate {
+    fn new<C: 'static>(validator: Validator, authenticated: bool) -> Self {
+        Gate { validator, authenticated, claims_type: std::any::type_name::<C>(), scopes_of: scopes_of::<C> }
+    }
+
+    /// The verified token's scopes; `None` for an anonymous request.
+    pub(crate) fn scopes<'e>(&self, extensions: &'e Extensions) -> Option<&'e Scopes> {
+        if self.authenticated { (self.scopes_of)(extensions) } else { None }
+    }
+}
+
+fn scopes_of<C: 'static>(extensions: &Extensions) -> Option<&Scopes> {
+    extensions.get::<Verified<C>>().map(Verified::scopes)
+}
+
+/// The message of a misconfiguration: an extractor or scope check with no
+/// [`TokenGate`] in front of it.
+pub(crate) const NO_GATE: &str = "a route requires a verified token, but no TokenGate ran on this request: \
+     wrap the app, scope or resource with `TokenGate::new(validator)`";
