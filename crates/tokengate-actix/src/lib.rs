@@ -24,7 +24,7 @@ mod request;
 mod scope;
 
 pub use extract::{Auth, AuthRejection, RequireScopes, ScopeSpec, TokenScopes};
-pub use middleware::{Mode, TokenGate, TokenGateMiddleware};
+pub use middleware::{DEFAULT_FORM_LIMIT, Mode, TokenGate, TokenGateMiddleware};
 pub use render::{JsonRefusal, RenderRefusal, refusal_response};
 pub use request::ActixRequest;
 pub use scope::{ScopeGate, ScopeGateMiddleware};

@@ -6,9 +6,11 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use actix_web::HttpMessage;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpMessage};
 use serde::de::DeserializeOwned;
 use tokengate_core::{Scopes, StandardClaims, Validator, Verified};
 
@@ -49,6 +51,7 @@ pub enum Mode {
 pub struct TokenGate<C = StandardClaims, R = JsonRefusal> {
     validator: Validator,
     mode: Mode,
+    form_limit: Option<usize>,
     render: Arc<R>,
     claims: PhantomData<fn() -> C>,
 }
@@ -57,7 +60,13 @@ impl TokenGate {
     /// Requires a valid token, with the claims as [`StandardClaims`] and the
     /// contract's refusals.
     pub fn new(validator: Validator) -> Self {
-        TokenGate { validator, mode: Mode::Required, render: Arc::new(JsonRefusal), claims: PhantomData }
+        TokenGate {
+            validator,
+            mode: Mode::Required,
+            form_limit: None,
+            render: Arc::new(JsonRefusal),
+            claims: PhantomData,
+        }
     }
 }
 
@@ -74,30 +83,49 @@ impl<C, R> TokenGate<C, R> {
         self
     }
 
+    /// Buffers `application/x-www-form-urlencoded` bodies (up to
+    /// [`DEFAULT_FORM_LIMIT`]) so that the core sees RFC 6750 §2.2 body
+    /// tokens: a token in both the header and the body is then refused
+    /// `400 invalid_request`, and a body token is accepted if the validator
+    /// allows that location. The body is handed on unchanged. Over the limit:
+    /// `413 Payload Too Large`; unreadable: `400 Bad Request` (empty bodies).
+    pub fn read_form_bodies(self) -> Self {
+        self.form_body_limit(DEFAULT_FORM_LIMIT)
+    }
+
+    /// Like [`TokenGate::read_form_bodies`], with another limit in bytes.
+    pub fn form_body_limit(mut self, limit: usize) -> Self {
+        self.form_limit = Some(limit);
+        self
+    }
+
     /// Deserializes the claims as `D` (read them with `Auth<D>`).
     pub fn claims<D>(self) -> TokenGate<D, R> {
-        TokenGate { validator: self.validator, mode: self.mode, render: self.render, claims: PhantomData }
+        self.with(self.render.clone())
     }
 
     /// Renders refusals with `render` instead of the contract's JSON answer.
     pub fn render_with<Q: RenderRefusal>(self, render: Q) -> TokenGate<C, Q> {
+        self.with(Arc::new(render))
+    }
+
+    fn with<D, Q>(&self, render: Arc<Q>) -> TokenGate<D, Q> {
         TokenGate {
-            validator: self.validator,
+            validator: self.validator.clone(),
             mode: self.mode,
-            render: Arc::new(render),
+            form_limit: self.form_limit,
+            render,
             claims: PhantomData,
         }
     }
 }
 
+/// The default form-body limit of [`TokenGate::read_form_bodies`]: 64 KiB.
+pub const DEFAULT_FORM_LIMIT: usize = 64 * 1024;
+
 impl<C, R> Clone for TokenGate<C, R> {
     fn clone(&self) -> Self {
-        TokenGate {
-            validator: self.validator.clone(),
-            mode: self.mode,
-            render: self.render.clone(),
-            claims: PhantomData,
-        }
+        self.with(self.render.clone())
     }
 }
 
@@ -138,11 +166,21 @@ where
 
     forward_ready!(service);
 
-    fn call(&self, request: ServiceRequest) -> Self::Future {
+    fn call(&self, mut request: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
         let gate = self.gate.clone();
         Box::pin(async move {
-            let http_request = ActixRequest(request.request());
+            let form = match gate.form_limit {
+                Some(limit) if is_form(&request) => match buffer_body(&mut request, limit).await {
+                    Ok(body) => Some(body),
+                    Err(status) => {
+                        let response = actix_web::HttpResponse::new(status);
+                        return Ok(request.into_response(response).map_into_right_body());
+                    }
+                },
+                _ => None,
+            };
+            let http_request = ActixRequest { request: request.request(), form_body: form.as_deref() };
             let outcome = match gate.mode {
                 Mode::Required => gate.validator.validate_request::<C, _>(&http_request).await.map(Some),
                 Mode::Optional => gate.validator.validate_request_optional::<C, _>(&http_request).await,
@@ -165,6 +203,31 @@ where
             }
         })
     }
+}
+
+fn is_form(request: &ServiceRequest) -> bool {
+    request
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+        })
+}
+
+/// Reads the body (at most `limit` bytes) and puts it back for the handler.
+async fn buffer_body(request: &mut ServiceRequest, limit: usize) -> Result<Bytes, StatusCode> {
+    let (http_request, payload) = request.parts_mut();
+    let Ok(payload) = actix_web::web::Payload::from_request(http_request, payload).await else {
+        return Err(StatusCode::BAD_REQUEST);
+    };
+    let body = match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return Err(StatusCode::BAD_REQUEST),
+        Err(_) => return Err(StatusCode::PAYLOAD_TOO_LARGE),
+    };
+    request.set_payload(body.clone().into());
+    Ok(body)
 }
 
 /// The record of a [`TokenGate`] having run on a request, for the scope

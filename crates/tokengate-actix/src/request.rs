@@ -7,7 +7,12 @@ use tokengate_core::RequestParts;
 /// An actix-web request, viewed through [`RequestParts`] so that the core
 /// extracts the token from it exactly as from an `http::Request`.
 #[derive(Clone, Copy, Debug)]
-pub struct ActixRequest<'a>(pub &'a HttpRequest);
+pub struct ActixRequest<'a> {
+    /// The request.
+    pub request: &'a HttpRequest,
+    /// Its buffered form body, when the gate read it.
+    pub form_body: Option<&'a [u8]>,
+}
 
 type Values<'a> = std::iter::Map<std::slice::Iter<'a, HeaderValue>, fn(&'a HeaderValue) -> &'a [u8]>;
 
@@ -18,15 +23,18 @@ impl RequestParts for ActixRequest<'_> {
         Self: 'b;
 
     fn header_values(&self, name: &'static str) -> Values<'_> {
-        self.0.headers().get_all(name).map(HeaderValue::as_bytes)
+        self.request.headers().get_all(name).map(HeaderValue::as_bytes)
     }
     fn method(&self) -> &str {
-        self.0.method().as_str()
+        self.request.method().as_str()
     }
     fn path(&self) -> &str {
-        self.0.path()
+        self.request.path()
     }
     fn query(&self) -> Option<&str> {
-        Some(self.0.query_string()).filter(|query| !query.is_empty())
+        Some(self.request.query_string()).filter(|query| !query.is_empty())
+    }
+    fn form_body(&self) -> Option<&[u8]> {
+        self.form_body
     }
 }

@@ -243,3 +243,60 @@ async fn keys_unavailable_is_a_503_with_retry_after() {
     assert_eq!(retry.as_deref(), Some("7"));
     assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "temporarily_unavailable");
 }
+
+#[actix_web::test]
+async fn form_bodies_are_seen_when_read_and_handed_on_unchanged() {
+    let f = fixture();
+    let body_tokens = Validator::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience(AUD)
+                .algorithms([Algorithm::ES256])
+                .keys(KeySet::new([f.key.verification_key()])),
+        )
+        .token_locations(tokengate_core::TokenLocations { query: false, form_body: true })
+        .build()
+        .unwrap();
+    let header_only = f.validator.clone();
+    let base = serve!(move || {
+        App::new()
+            .service(
+                web::resource("/body")
+                    .route(web::post().to(|body: String| async move { body }))
+                    .wrap(TokenGate::new(body_tokens.clone()).form_body_limit(1024)),
+            )
+            .service(
+                web::resource("/header")
+                    .route(web::post().to(|body: String| async move { body }))
+                    .wrap(TokenGate::new(header_only.clone()).read_form_bodies()),
+            )
+    });
+    let client = reqwest::Client::new();
+    let good = token(&f.key, "");
+    let post = |path: &str, auth: Option<String>, body: String| {
+        let mut request = client
+            .post(format!("{base}/{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.send()
+    };
+    let form = format!("amount=5&access_token={good}");
+    let response = post("body", None, form.clone()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), form, "the handler still reads the body");
+
+    for path in ["body", "header"] {
+        let response = post(path, Some(format!("Bearer {good}")), form.clone()).await.unwrap();
+        assert_eq!(response.status(), 400, "{path}: a token in both places");
+        assert!(
+            response.headers()["www-authenticate"].to_str().unwrap().contains(r#"error="invalid_request""#)
+        );
+    }
+    let response = post("body", None, format!("access_token={good}&pad={}", "x".repeat(2000))).await.unwrap();
+    assert_eq!(response.status(), 413);
+    let response = post("header", None, form).await.unwrap();
+    assert_eq!(response.status(), 401, "body tokens are not accepted unless the validator allows them");
+}
