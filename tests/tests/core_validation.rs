@@ -510,7 +510,8 @@ fn structural_problems() {
         ("{\"payload\":\"x\"}".into(), malformed(TokenProblem::JsonSerialization)),
         (format!("{h}.{c}.{s}="), malformed(TokenProblem::InvalidCharacters)),
         (format!("{h} .{c}.{s}"), malformed(TokenProblem::InvalidCharacters)),
-        (format!("{h}.{c}.{}", s.replace('-', "+")), malformed(TokenProblem::InvalidCharacters)),
+        (format!("{h}.{c}.+{}", &s[1..]), malformed(TokenProblem::InvalidCharacters)),
+        (format!("{h}.{c}.{}/", &s[..s.len() - 1]), malformed(TokenProblem::InvalidCharacters)),
         (format!("{h}.{c}."), malformed(TokenProblem::MissingSignature)),
         (
             format!("{h}.{c}.{}", &s[..s.len() - 1]),

@@ -186,6 +186,21 @@ pub enum Error {
     /// The claims do not deserialize into the API's claims type.
     #[error("the token's claims do not have the shape this API expects")]
     UnexpectedClaims,
+    /// A single-use token (same `iss` and `jti`) was presented again before
+    /// it expired.
+    #[error("the token was already used; this API accepts it only once")]
+    Replayed,
+    /// A single-use token issued before the replay store's records begin (the
+    /// server restarted, or its shared store lost its data): an earlier use
+    /// cannot be ruled out, so it is refused.
+    #[error(
+        "the single-use token was issued before this API's record of used tokens begins; request a new token"
+    )]
+    PossiblyReplayed,
+    /// The token was revoked: by its `jti`, by a cut-off for its subject
+    /// ("log out everywhere"), or by an issuer-wide cut-off.
+    #[error("the token has been revoked")]
+    Revoked,
 
     // ---- insufficient_scope (403) ----
     /// The token is valid but lacks the scope the route requires.
@@ -198,6 +213,21 @@ pub enum Error {
     #[error("the issuer's signing keys are not available yet; retry later")]
     KeysUnavailable {
         /// When a retry has a chance to succeed.
+        retry_after: Duration,
+    },
+    /// The single-use or revocation store cannot be reached: a used or
+    /// revoked token could not be told apart, so nothing is accepted.
+    #[error("the token-state store is unavailable; retry later")]
+    StoreUnavailable {
+        /// When a retry has a chance to succeed.
+        retry_after: Duration,
+    },
+    /// The single-use store holds as many records as configured: new
+    /// single-use tokens are refused until records expire, rather than old
+    /// records forgotten (which would let replays through).
+    #[error("the single-use token store is full; retry later")]
+    ReplayStoreFull {
+        /// When the earliest record expires.
         retry_after: Duration,
     },
 }
@@ -240,6 +270,15 @@ impl ErrorClass {
     }
 }
 
+impl From<crate::store::StoreError> for Error {
+    fn from(error: crate::store::StoreError) -> Self {
+        match error {
+            crate::store::StoreError::Unavailable { retry_after } => Error::StoreUnavailable { retry_after },
+            crate::store::StoreError::Full { retry_after } => Error::ReplayStoreFull { retry_after },
+        }
+    }
+}
+
 impl Error {
     /// The RFC 6750 class of this refusal.
     pub fn class(&self) -> ErrorClass {
@@ -247,7 +286,9 @@ impl Error {
             Error::MissingToken => ErrorClass::NoToken,
             Error::MalformedRequest(_) => ErrorClass::InvalidRequest,
             Error::InsufficientScope(_) => ErrorClass::InsufficientScope,
-            Error::KeysUnavailable { .. } => ErrorClass::Unavailable,
+            Error::KeysUnavailable { .. }
+            | Error::StoreUnavailable { .. }
+            | Error::ReplayStoreFull { .. } => ErrorClass::Unavailable,
             _ => ErrorClass::InvalidToken,
         }
     }
@@ -270,7 +311,9 @@ impl Error {
     /// How long the client should wait before retrying (503 refusals only).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::KeysUnavailable { retry_after } => Some(*retry_after),
+            Error::KeysUnavailable { retry_after }
+            | Error::StoreUnavailable { retry_after }
+            | Error::ReplayStoreFull { retry_after } => Some(*retry_after),
             _ => None,
         }
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::algorithm::AlgorithmSet;
 use crate::claims::ClaimsView;
 use crate::keys::{KeySet, KeySource, StaticKeys};
+use crate::store::SingleUse;
 
 /// The default clock-skew leeway for `exp`, `nbf` and `iat`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -104,6 +105,7 @@ pub struct Issuer {
     pub(crate) token_types: TokenTypes,
     pub(crate) required_claims: Vec<String>,
     pub(crate) checks: Vec<ClaimCheck>,
+    pub(crate) single_use: Option<SingleUse>,
 }
 
 impl Issuer {
@@ -135,6 +137,7 @@ impl Issuer {
             token_types: TokenTypes::default(),
             required_claims: Vec::new(),
             checks: Vec::new(),
+            single_use: None,
         }
     }
 
@@ -235,6 +238,20 @@ impl Issuer {
         self
     }
 
+    /// Makes **every** token of this issuer single-use, on every route: its
+    /// `jti` is accepted once and refused [`Error::Replayed`](crate::Error::Replayed)
+    /// afterwards until it expires, in every validator sharing the
+    /// [`ReplayStore`](crate::ReplayStore). `jti`, `exp` and `iat` become
+    /// required, and the lifetime `exp - iat` is capped by `policy`.
+    ///
+    /// The default is reusable until expiry. To make one route single-use
+    /// (and check its scope before the token is spent), leave the issuer
+    /// reusable and call [`Validator::use_once`](crate::Validator::use_once) on that route.
+    pub fn single_use(mut self, policy: SingleUse) -> Self {
+        self.single_use = Some(policy);
+        self
+    }
+
     /// The trusted `iss`, or `None` for [`Issuer::any_issuer`].
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
@@ -260,6 +277,7 @@ impl fmt::Debug for Issuer {
             .field("token_types", &self.token_types)
             .field("required_claims", &self.required_claims)
             .field("checks", &self.checks.len())
+            .field("single_use", &self.single_use)
             .finish()
     }
 }

@@ -16,7 +16,9 @@
 //! 5. **signature**: aws-lc-rs;
 //! 6. **claims**: `exp`/`nbf`/`iat` with leeway, `aud`, required claims,
 //!    types of registered claims, scopes, custom checks;
-//! 7. the result: [`Verified<C>`] with the claims as your own type.
+//! 7. **revocation and single use** ([`RevocationStore`], [`ReplayStore`]):
+//!    revoked tokens refused; single-use tokens recorded atomically, once;
+//! 8. the result: [`Verified<C>`] with the claims as your own type.
 //!
 //! See `docs/security.md` in the repository for why each check exists.
 #![forbid(unsafe_code)]
@@ -33,6 +35,7 @@ mod json;
 mod jws;
 mod keys;
 mod scopes;
+mod store;
 mod validator;
 mod verified;
 
@@ -49,5 +52,11 @@ pub use keys::{
     StaticKeys,
 };
 pub use scopes::{ScopeRequirement, Scopes};
-pub use validator::{BuildError, TOKEN_SIZE_LIMITS, Validator, ValidatorBuilder};
+pub use store::{
+    DEFAULT_REPLAY_CAPACITY, DEFAULT_REVOCATION_CAPACITY, DEFAULT_REVOCATION_RETENTION,
+    DEFAULT_SINGLE_USE_MAX_LIFETIME, MemoryReplayStore, MemoryRevocationStore, RecordKey, RecordKind,
+    ReplayStore, Revocation, RevocationStore, SingleUse, StoreError, StoreFuture, TokenRef, TokenUse,
+    UseOutcome,
+};
+pub use validator::{BuildError, Revoke, RevokeError, TOKEN_SIZE_LIMITS, Validator, ValidatorBuilder};
 pub use verified::Verified;

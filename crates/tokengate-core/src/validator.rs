@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
@@ -16,6 +17,10 @@ use crate::issuer::{Issuer, MAX_LEEWAY};
 use crate::jws::{self, DEFAULT_MAX_TOKEN_BYTES};
 use crate::keys::RefreshReason;
 use crate::scopes::Scopes;
+use crate::store::{
+    DEFAULT_REVOCATION_RETENTION, MemoryReplayStore, MemoryRevocationStore, ReplayStore, Revocation,
+    RevocationStore, SingleUse, StoreError, TokenRef, TokenUse, UseOutcome,
+};
 use crate::verified::Verified;
 
 /// The smallest and largest token-size limits [`ValidatorBuilder::max_token_bytes`] accepts.
@@ -118,6 +123,9 @@ struct Inner {
     max_token_bytes: usize,
     clock: Arc<dyn Clock>,
     challenge: Challenge,
+    replays: Arc<dyn ReplayStore>,
+    revocations: Arc<dyn RevocationStore>,
+    revocation_retention: Duration,
 }
 
 /// Builds a [`Validator`]; see [`Validator::builder`].
@@ -128,6 +136,9 @@ pub struct ValidatorBuilder {
     max_token_bytes: usize,
     clock: Arc<dyn Clock>,
     challenge: Challenge,
+    replays: Option<Arc<dyn ReplayStore>>,
+    revocations: Option<Arc<dyn RevocationStore>>,
+    revocation_retention: Duration,
 }
 
 impl ValidatorBuilder {
@@ -162,6 +173,51 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Where single-use records live (default: a [`MemoryReplayStore`] of
+    /// this process, whose records begin when [`build`](ValidatorBuilder::build)
+    /// runs, by the validator's clock: single-use tokens issued earlier are
+    /// refused [`Error::PossiblyReplayed`]). Give validators of several processes one shared store
+    /// (`tokengate-redis`) so that a token is accepted once across all of them.
+    pub fn replay_store(self, store: impl ReplayStore) -> Self {
+        self.shared_replay_store(Arc::new(store))
+    }
+
+    /// A replay store shared with other validators.
+    pub fn shared_replay_store(mut self, store: Arc<dyn ReplayStore>) -> Self {
+        self.replays = Some(store);
+        self
+    }
+
+    /// Where revocations live (default: a [`MemoryRevocationStore`] of this
+    /// process). Every validated token is checked against it; when it cannot
+    /// be reached, every token is refused with 503.
+    pub fn revocation_store(self, store: impl RevocationStore) -> Self {
+        self.shared_revocation_store(Arc::new(store))
+    }
+
+    /// A revocation store shared with other validators.
+    pub fn shared_revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocations = Some(store);
+        self
+    }
+
+    /// One store for both single-use records and revocations (such as
+    /// `tokengate_redis::RedisStore`).
+    pub fn stores<S: ReplayStore + RevocationStore>(self, store: S) -> Self {
+        let store = Arc::new(store);
+        self.shared_replay_store(store.clone()).shared_revocation_store(store)
+    }
+
+    /// How long a revocation is kept for an issuer with no maximum token
+    /// lifetime (neither [`Issuer::max_lifetime`] nor [`Issuer::single_use`]);
+    /// default [`DEFAULT_REVOCATION_RETENTION`]. It must be at least the
+    /// longest lifetime of that issuer's tokens, or a long-lived revoked token
+    /// is accepted again once its revocation is forgotten.
+    pub fn revocation_retention(mut self, retention: Duration) -> Self {
+        self.revocation_retention = retention;
+        self
+    }
+
     /// Checks the configuration and builds the validator.
     pub fn build(self) -> Result<Validator, BuildError> {
         if self.issuers.is_empty() {
@@ -187,6 +243,13 @@ impl ValidatorBuilder {
                 max_token_bytes: self.max_token_bytes,
                 clock: self.clock,
                 challenge: self.challenge,
+                // The default store vouches for uses since this process began
+                // only on request (`MemoryReplayStore::records_since`): refusing
+                // every older single-use token after each deploy surprises more
+                // than it protects a single process.
+                replays: self.replays.unwrap_or_else(|| Arc::new(MemoryReplayStore::new())),
+                revocations: self.revocations.unwrap_or_else(|| Arc::new(MemoryRevocationStore::new())),
+                revocation_retention: self.revocation_retention,
             }),
         })
     }
@@ -237,6 +300,9 @@ impl Validator {
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             clock: Arc::new(SystemClock),
             challenge: Challenge::default(),
+            replays: None,
+            revocations: None,
+            revocation_retention: DEFAULT_REVOCATION_RETENTION,
         }
     }
 
@@ -311,8 +377,39 @@ impl Validator {
             return Err(Error::InvalidSignature);
         }
 
-        let registered = issuer.check_claims(&claims, inner.clock.now())?;
+        let now = inner.clock.now();
+        let registered = issuer.check_claims(&claims, now)?;
         let typed = serde_json::from_slice(&jws.payload).map_err(|_| Error::UnexpectedClaims)?;
+
+        // Last, so that no refusal above spends a single-use token.
+        let iss = registered.issuer.as_deref().unwrap_or("");
+        let token = TokenRef::new(
+            iss,
+            registered.token_id.as_deref(),
+            registered.subject.as_deref(),
+            registered.issued_at,
+            now,
+        );
+        if inner.revocations.is_revoked(token).await? {
+            return Err(Error::Revoked);
+        }
+        let used_once = match &issuer.single_use {
+            Some(policy) => {
+                inner
+                    .spend(
+                        issuer,
+                        policy,
+                        iss,
+                        registered.token_id.as_deref(),
+                        registered.expires_at,
+                        registered.issued_at,
+                        now,
+                    )
+                    .await?;
+                true
+            }
+            None => false,
+        };
         Ok(Verified {
             claims: typed,
             scopes: registered.scopes,
@@ -324,7 +421,115 @@ impl Validator {
             issued_at: registered.issued_at,
             algorithm: alg,
             key_id: jws.header.kid,
+            used_once,
         })
+    }
+
+    /// Validates `token` and spends it under `policy`: the route-level
+    /// single use in one call ([`Validator::validate_token`], then
+    /// [`Validator::use_once`]).
+    pub async fn validate_token_once<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        policy: &SingleUse,
+    ) -> Result<Verified<C>, Error> {
+        let mut verified = self.validate_token(token).await?;
+        self.use_once(&verified, policy).await?;
+        verified.used_once = true;
+        Ok(verified)
+    }
+
+    /// Spends a verified token under `policy`: **the** single-use check for a
+    /// route, the one function every adapter calls after validation (and,
+    /// usually, after the route's scope check, so that a token lacking the
+    /// scope is not spent).
+    ///
+    /// Refuses with [`Error::MissingClaim`] without `jti`, `exp` or `iat`,
+    /// [`Error::LifetimeTooLong`] when `exp - iat` exceeds the policy's
+    /// maximum, [`Error::Replayed`] when the token (same `iss` and `jti`) was
+    /// spent before and has not expired, [`Error::PossiblyReplayed`] when it
+    /// was issued before the store's records begin, and 503
+    /// ([`Error::StoreUnavailable`], [`Error::ReplayStoreFull`]) when the store
+    /// cannot record it — never accepting a token it could not record.
+    ///
+    /// `Ok` at once when this verification already spent the token (its
+    /// issuer is single-use). Calling it twice for one verification refuses
+    /// the second call: the first spent the token.
+    ///
+    /// ```
+    /// # use tokengate_core::{Error, ScopeRequirement, SingleUse, Validator, Verified};
+    /// # async fn transfer(validator: &Validator, verified: &Verified) -> Result<(), Error> {
+    /// verified.require(&ScopeRequirement::all_of(["transfer"]))?;
+    /// validator.use_once(verified, &SingleUse::new()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn use_once<C>(&self, verified: &Verified<C>, policy: &SingleUse) -> Result<(), Error> {
+        let inner = &*self.inner;
+        let issuer = inner.issuer_named(verified.issuer())?;
+        if verified.used_once {
+            // Spent by the issuer's own policy; the route's lifetime cap still applies.
+            return check_lifetime(policy, verified.expires_at, verified.issued_at);
+        }
+        let iss = verified.issuer().unwrap_or("");
+        let now = inner.clock.now();
+        inner
+            .spend(issuer, policy, iss, verified.token_id(), verified.expires_at, verified.issued_at, now)
+            .await
+    }
+
+    /// Records a revocation; from the moment this returns `Ok`, every
+    /// validator sharing the [`RevocationStore`] refuses the tokens it names
+    /// with [`Error::Revoked`].
+    ///
+    /// ```
+    /// # use tokengate_core::{Revoke, RevokeError, Validator};
+    /// # async fn admin(validator: &Validator) -> Result<(), RevokeError> {
+    /// validator.revoke(&Revoke::token_id("5f1c0a")).await?; // one token
+    /// validator.revoke(&Revoke::subject("user-42")).await?; // "log out everywhere": issued until now
+    /// # Ok(()) }
+    /// ```
+    pub async fn revoke(&self, revoke: &Revoke) -> Result<(), RevokeError> {
+        let inner = &*self.inner;
+        let issuer = match &revoke.issuer {
+            Some(name) => inner
+                .issuers
+                .iter()
+                .find(|issuer| issuer.name.as_deref() == Some(name.as_str()))
+                .or_else(|| inner.any_issuer())
+                .ok_or(RevokeError::UnknownIssuer)?,
+            None => match &inner.issuers[..] {
+                [only] => only,
+                _ => return Err(RevokeError::IssuerRequired),
+            },
+        };
+        let iss = revoke.issuer.as_deref().or(issuer.name.as_deref()).unwrap_or("");
+        let now = inner.clock.now();
+        let retention = issuer
+            .max_lifetime
+            .into_iter()
+            .chain(issuer.single_use.map(|policy| policy.lifetime()))
+            .min()
+            .unwrap_or(inner.revocation_retention)
+            .as_secs()
+            .saturating_add(issuer.leeway.as_secs());
+        let cutoff = revoke.cutoff.unwrap_or(now);
+        let revocation = match &revoke.target {
+            Target::TokenId(jti) => {
+                Revocation::Token { issuer: iss, token_id: jti, keep_until: now.saturating_add(retention) }
+            }
+            Target::Subject(sub) => Revocation::Subject {
+                issuer: iss,
+                subject: sub,
+                cutoff,
+                keep_until: cutoff.max(now).saturating_add(retention),
+            },
+            Target::Issuer => Revocation::Issuer {
+                issuer: iss,
+                cutoff,
+                keep_until: cutoff.max(now).saturating_add(retention),
+            },
+        };
+        inner.revocations.revoke(revocation, now).await.map_err(RevokeError::Store)
     }
 
     /// The complete HTTP answer (status, `WWW-Authenticate`, body) to `error`.
@@ -343,7 +548,141 @@ impl Validator {
     }
 }
 
+/// What to revoke, for [`Validator::revoke`].
+///
+/// Revocations are kept for the longest lifetime a token of the issuer may
+/// have (its [`Issuer::max_lifetime`] or single-use lifetime, else
+/// [`ValidatorBuilder::revocation_retention`]) plus its leeway: by then every
+/// token they name has expired anyway.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revoke {
+    target: Target,
+    issuer: Option<String>,
+    cutoff: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Target {
+    TokenId(String),
+    Subject(String),
+    Issuer,
+}
+
+impl Revoke {
+    /// The token whose `jti` is `token_id`.
+    pub fn token_id(token_id: impl Into<String>) -> Self {
+        Revoke { target: Target::TokenId(token_id.into()), issuer: None, cutoff: None }
+    }
+
+    /// Every token of `subject` (`sub`) issued at or before now ("log out
+    /// everywhere"); tokens issued later are accepted. Tokens without `iat`
+    /// cannot show they are later, so they are refused too.
+    pub fn subject(subject: impl Into<String>) -> Self {
+        Revoke { target: Target::Subject(subject.into()), issuer: None, cutoff: None }
+    }
+
+    /// Every token of the issuer issued at or before now (after a signing-key
+    /// compromise, say); tokens without `iat` are refused too.
+    pub fn all_tokens() -> Self {
+        Revoke { target: Target::Issuer, issuer: None, cutoff: None }
+    }
+
+    /// The cut-off for [`Revoke::subject`] and [`Revoke::all_tokens`]: tokens
+    /// with `iat` at or before `cutoff` (seconds since the epoch) are refused
+    /// (default: now). Ignored for [`Revoke::token_id`].
+    pub fn issued_at_or_before(mut self, cutoff: u64) -> Self {
+        self.cutoff = Some(cutoff);
+        self
+    }
+
+    /// The issuer whose token(s) are meant (its `iss`, exactly): required
+    /// when the validator trusts several (a `jti` or `sub` is only unique
+    /// within its issuer), and with [`Issuer::any_issuer`] whenever the
+    /// tokens carry an `iss`.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+}
+
+/// Why [`Validator::revoke`] did not record a revocation.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RevokeError {
+    /// The validator trusts several issuers: name one with [`Revoke::issuer`].
+    #[error("the validator trusts several issuers: name the one meant with Revoke::issuer")]
+    IssuerRequired,
+    /// [`Revoke::issuer`] names an issuer the validator does not trust.
+    #[error("the revocation names an issuer this validator does not trust")]
+    UnknownIssuer,
+    /// The store did not record it (unreachable, or full); nothing was revoked.
+    #[error("the revocation was not recorded: {0}")]
+    Store(StoreError),
+}
+
+impl RevokeError {
+    /// For [`RevokeError::Store`], when a retry has a chance to succeed.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            RevokeError::Store(
+                StoreError::Unavailable { retry_after } | StoreError::Full { retry_after },
+            ) => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// The single-use lifetime rule: `exp` and `iat` required, `exp - iat` capped.
+fn check_lifetime(policy: &SingleUse, exp: Option<u64>, iat: Option<u64>) -> Result<(), Error> {
+    let exp = exp.ok_or(Error::MissingClaim(Cow::Borrowed("exp")))?;
+    let iat = iat.ok_or(Error::MissingClaim(Cow::Borrowed("iat")))?;
+    if exp.saturating_sub(iat) > policy.lifetime().as_secs() {
+        return Err(Error::LifetimeTooLong);
+    }
+    Ok(())
+}
+
 impl Inner {
+    /// Records a single use, atomically, in the replay store.
+    #[allow(clippy::too_many_arguments)]
+    async fn spend(
+        &self,
+        issuer: &Issuer,
+        policy: &SingleUse,
+        iss: &str,
+        jti: Option<&str>,
+        exp: Option<u64>,
+        iat: Option<u64>,
+        now: u64,
+    ) -> Result<(), Error> {
+        let jti = jti.ok_or(Error::MissingClaim(Cow::Borrowed("jti")))?;
+        check_lifetime(policy, exp, iat)?;
+        let (Some(exp), Some(iat)) = (exp, iat) else { unreachable!("checked by check_lifetime") };
+        let keep_until = exp.saturating_add(issuer.leeway.as_secs());
+        match self.replays.record_use(TokenUse::new(iss, jti, iat, keep_until, now)).await? {
+            UseOutcome::First => Ok(()),
+            UseOutcome::AlreadyUsed => Err(Error::Replayed),
+            UseOutcome::IssuedBeforeRecords => Err(Error::PossiblyReplayed),
+        }
+    }
+
+    /// The sole [`Issuer::any_issuer`], if that is how this validator is configured.
+    fn any_issuer(&self) -> Option<&Issuer> {
+        match &self.issuers[..] {
+            [only] if only.name.is_none() => Some(only),
+            _ => None,
+        }
+    }
+
+    /// The issuer configuration behind a verified token's `iss`.
+    fn issuer_named(&self, iss: Option<&str>) -> Result<&Issuer, Error> {
+        self.any_issuer()
+            .or_else(|| {
+                self.issuers.iter().find(|issuer| issuer.name.is_some() && issuer.name.as_deref() == iss)
+            })
+            .ok_or(Error::UntrustedIssuer)
+    }
+
     /// The issuer a token names. Before the signature is checked, only `iss`
     /// is read from the claims.
     fn issuer_for(&self, claims: &RawClaims<'_>) -> Result<&Issuer, Error> {
@@ -439,6 +778,8 @@ impl fmt::Debug for Validator {
             .field("max_token_bytes", &self.inner.max_token_bytes)
             .field("clock", &self.inner.clock)
             .field("challenge", &self.inner.challenge)
+            .field("replay_store", &self.inner.replays)
+            .field("revocation_store", &self.inner.revocations)
             .finish()
     }
 }

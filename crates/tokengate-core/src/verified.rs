@@ -21,6 +21,8 @@ pub struct Verified<C = StandardClaims> {
     pub(crate) issued_at: Option<u64>,
     pub(crate) algorithm: Algorithm,
     pub(crate) key_id: Option<String>,
+    /// This verification already spent the token (its issuer is single-use).
+    pub(crate) used_once: bool,
 }
 
 impl<C> Verified<C> {
@@ -74,6 +76,14 @@ impl<C> Verified<C> {
         self.key_id.as_deref()
     }
 
+    /// Whether this verification spent the token: its single use was recorded
+    /// (an issuer-wide [`SingleUse`](crate::SingleUse) policy, or
+    /// [`Validator::use_once`](crate::Validator::use_once) through
+    /// [`Validator::validate_token_once`](crate::Validator::validate_token_once)).
+    pub fn is_single_use(&self) -> bool {
+        self.used_once
+    }
+
     /// The claims, by value.
     pub fn into_claims(self) -> C {
         self.claims
@@ -92,6 +102,7 @@ impl<C> Verified<C> {
             issued_at: self.issued_at,
             algorithm: self.algorithm,
             key_id: self.key_id,
+            used_once: self.used_once,
         }
     }
 }

@@ -19,7 +19,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
 use aws_lc_rs::{hmac, rsa};
@@ -219,14 +219,28 @@ impl SigningKey {
 
     /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`); `None` for HMAC keys.
     pub fn public_pem(&self) -> Option<String> {
-        let encoded = STANDARD.encode(self.public_der()?);
-        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
-        for line in encoded.as_bytes().chunks(64) {
-            pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-            pem.push('\n');
-        }
-        pem.push_str("-----END PUBLIC KEY-----\n");
-        Some(pem)
+        Some(pem("PUBLIC KEY", &self.public_der()?))
+    }
+
+    /// The private key as PKCS#8 v1 DER (`None` for HMAC keys), for handing
+    /// a key to another JOSE implementation in interoperability tests.
+    /// Test keys only: a real issuer's private key never leaves it.
+    pub fn private_pkcs8_der(&self) -> Option<Vec<u8>> {
+        Some(match &self.secret {
+            Secret::Hmac(_) => return None,
+            Secret::Rsa(pair) => {
+                AsDer::<Pkcs8V1Der<'static>>::as_der(pair).expect("PKCS#8").as_ref().to_vec()
+            }
+            Secret::Ec(pair) => pair.to_pkcs8v1().expect("PKCS#8").as_ref().to_vec(),
+            Secret::Ed(pair) => pair.to_pkcs8v1().expect("PKCS#8").as_ref().to_vec(),
+        })
+    }
+
+    /// The private key as PEM (`-----BEGIN PRIVATE KEY-----`, PKCS#8); `None`
+    /// for HMAC keys (see [`SigningKey::secret`]). Test keys only, as
+    /// [`SigningKey::private_pkcs8_der`].
+    pub fn private_pkcs8_pem(&self) -> Option<String> {
+        Some(pem("PRIVATE KEY", &self.private_pkcs8_der()?))
     }
 
     /// The matching tokengate verification key (from the JWK, or the secret).
@@ -245,6 +259,18 @@ impl SigningKey {
 /// A JWK Set document publishing the public keys of `keys`.
 pub fn jwk_set<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> Value {
     json!({ "keys": keys.into_iter().filter_map(SigningKey::public_jwk).collect::<Vec<_>>() })
+}
+
+/// PEM armour: base64 in 64-character lines between `BEGIN`/`END` `label` lines.
+fn pem(label: &str, der: &[u8]) -> String {
+    let encoded = STANDARD.encode(der);
+    let mut pem = format!("-----BEGIN {label}-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        pem.push('\n');
+    }
+    pem.push_str(&format!("-----END {label}-----\n"));
+    pem
 }
 
 fn ec_signing(alg: Algorithm) -> &'static signature::EcdsaSigningAlgorithm {

@@ -13,8 +13,8 @@
 //! | `jwks` | yes | [`jwks`]: issuer keys fetched and cached from a JWK Set URL or by discovery |
 //! | `tower` | no | [`tower`]: a Tower layer over `http` requests |
 //! | `axum` | no | axum extractors on top of the layer |
-//! | `actix` | no | actix-web middleware and extractors (coming) |
-//! | `redis` | no | single-use and revocation stores shared through Redis (coming) |
+//! | `actix` | no | [`actix`]: actix-web middleware and extractors |
+//! | `redis` | no | [`redis`]: single-use records and revocations shared by a fleet through Redis |
 //!
 //! ```
 //! use tokengate::{Algorithm, Issuer, Key, KeySet, Validator};
@@ -40,8 +40,20 @@ pub mod jwks {
     pub use tokengate_jwks::*;
 }
 
+/// actix-web middleware and extractors.
+#[cfg(feature = "actix")]
+pub mod actix {
+    pub use tokengate_actix::*;
+}
+
 /// The Tower layer (and, with feature `axum`, the axum extractors).
 #[cfg(feature = "tower")]
 pub mod tower {
     pub use tokengate_tower::*;
+}
+
+/// Single-use records and revocations shared by a fleet through Redis.
+#[cfg(feature = "redis")]
+pub mod redis {
+    pub use tokengate_redis::*;
 }

@@ -96,6 +96,7 @@ impl Key {
     /// An RSA public key from its big-endian modulus and exponent.
     pub fn from_rsa_components(n: &[u8], e: &[u8]) -> Result<Key, KeyError> {
         check_rsa_bits(n)?;
+        check_rsa_exponent(e)?;
         let components = aws_lc_rs::rsa::PublicKeyComponents { n, e };
         let verifiers = RSA_ALGS
             .iter()
@@ -219,6 +220,19 @@ fn check_rsa_bits(modulus: &[u8]) -> Result<(), KeyError> {
     let modulus = &modulus[modulus.iter().take_while(|b| **b == 0).count()..];
     let bits = modulus.first().map_or(0, |top| (modulus.len() - 1) * 8 + (8 - top.leading_zeros() as usize));
     if bits < MIN_RSA_BITS { Err(KeyError::RsaKeyTooShort { bits }) } else { Ok(()) }
+}
+
+/// An even exponent or one below 3 is no RSA key (e = 1 makes every
+/// "signature" trivially forgeable); refuse it when loading, not per token.
+fn check_rsa_exponent(exponent: &[u8]) -> Result<(), KeyError> {
+    let exponent = &exponent[exponent.iter().take_while(|b| **b == 0).count()..];
+    let odd = exponent.last().is_some_and(|low| low & 1 == 1);
+    let at_least_3 = exponent.len() > 1 || exponent.first().is_some_and(|e| *e >= 3);
+    if odd && at_least_3 {
+        Ok(())
+    } else {
+        Err(KeyError::InvalidJwk("the RSA public exponent must be odd and at least 3".into()))
+    }
 }
 
 impl fmt::Debug for Key {

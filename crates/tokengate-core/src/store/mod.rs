@@ -1,0 +1,398 @@
+//! Single-use tokens and revocation: the policy, the two store traits, and
+//! what the validator hands to them.
+//!
+//! A store answers one question atomically: [`ReplayStore::record_use`]
+//! records a token's use *and* says whether it was the first, in one step,
+//! so two concurrent presentations can never both be first. Stores are
+//! pluggable the way [`KeySource`](crate::KeySource) is: boxed futures, no
+//! `async-trait` crate; the in-memory stores answer with a ready future that
+//! allocates nothing.
+
+mod memory;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+pub use memory::{
+    DEFAULT_REPLAY_CAPACITY, DEFAULT_REVOCATION_CAPACITY, MemoryReplayStore, MemoryRevocationStore,
+};
+
+/// How long a single-use token may live (`exp - iat`) unless configured
+/// otherwise: one hour. Records are kept until `exp` + leeway, so this bounds
+/// how long any record lives.
+pub const DEFAULT_SINGLE_USE_MAX_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// How long a revocation is kept when the issuer configures no maximum token
+/// lifetime ([`Issuer::max_lifetime`](crate::Issuer::max_lifetime)): one day.
+/// A token living longer than this escapes a revocation once it is forgotten,
+/// so configure a maximum lifetime when you rely on revocation.
+pub const DEFAULT_REVOCATION_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// The single-use policy: a token's `jti` is accepted once per issuer, and
+/// every later presentation is refused [`Error::Replayed`](crate::Error::Replayed)
+/// until the token expires.
+///
+/// Single use requires `jti`, `exp` and `iat`, and a lifetime (`exp - iat`)
+/// of at most [`SingleUse::max_lifetime`]: that bound is what keeps the
+/// records finite. Apply it to every token of an issuer with
+/// [`Issuer::single_use`](crate::Issuer::single_use), or to one route with
+/// [`Validator::use_once`](crate::Validator::use_once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SingleUse {
+    max_lifetime: Duration,
+}
+
+impl Default for SingleUse {
+    fn default() -> Self {
+        SingleUse { max_lifetime: DEFAULT_SINGLE_USE_MAX_LIFETIME }
+    }
+}
+
+impl SingleUse {
+    /// Single use, with tokens living at most [`DEFAULT_SINGLE_USE_MAX_LIFETIME`].
+    pub fn new() -> Self {
+        SingleUse::default()
+    }
+
+    /// Refuses single-use tokens whose lifetime `exp - iat` exceeds
+    /// `max_lifetime` ([`Error::LifetimeTooLong`](crate::Error::LifetimeTooLong)).
+    /// Shorter is safer and cheaper: a record lives as long as its token.
+    pub fn max_lifetime(mut self, max_lifetime: Duration) -> Self {
+        self.max_lifetime = max_lifetime;
+        self
+    }
+
+    /// The maximum lifetime of a single-use token.
+    pub fn lifetime(&self) -> Duration {
+        self.max_lifetime
+    }
+}
+
+/// A store could not answer; the token is refused, never waved through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store cannot be reached (Redis down, a timeout): answered 503
+    /// [`Error::StoreUnavailable`](crate::Error::StoreUnavailable).
+    #[error("the single-use / revocation store is unavailable; retry in {retry_after:?}")]
+    Unavailable {
+        /// When a retry has a chance to succeed.
+        retry_after: Duration,
+    },
+    /// The store holds as many records as it is allowed to: new single-use
+    /// tokens are refused (503 [`Error::ReplayStoreFull`](crate::Error::ReplayStoreFull))
+    /// rather than an old record forgotten, which would let a replay through.
+    #[error("the single-use / revocation store is full; retry in {retry_after:?}")]
+    Full {
+        /// When the earliest record expires and frees room.
+        retry_after: Duration,
+    },
+}
+
+/// The future returned by store methods: ready at once for in-memory stores
+/// (no allocation), boxed for stores that do I/O.
+#[must_use = "a store future does nothing unless awaited"]
+pub struct StoreFuture<'a, T> {
+    inner: Inner<'a, T>,
+}
+
+enum Inner<'a, T> {
+    Ready(Option<Result<T, StoreError>>),
+    Pending(Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>),
+}
+
+impl<'a, T> StoreFuture<'a, T> {
+    /// An answer known without waiting.
+    pub fn ready(result: Result<T, StoreError>) -> Self {
+        StoreFuture { inner: Inner::Ready(Some(result)) }
+    }
+
+    /// An answer that needs I/O.
+    pub fn boxed(future: impl Future<Output = Result<T, StoreError>> + Send + 'a) -> Self {
+        StoreFuture { inner: Inner::Pending(Box::pin(future)) }
+    }
+}
+
+impl<T: Unpin> Future for StoreFuture<'_, T> {
+    type Output = Result<T, StoreError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().inner {
+            Inner::Ready(result) => Poll::Ready(result.take().expect("StoreFuture polled after completion")),
+            Inner::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<T> fmt::Debug for StoreFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.inner {
+            Inner::Ready(_) => "StoreFuture::Ready",
+            Inner::Pending(_) => "StoreFuture::Pending",
+        })
+    }
+}
+
+/// A fixed-size, collision-resistant name for a record: the first 128 bits
+/// of SHA-256 over its kind, issuer and value (each length-prefixed).
+///
+/// Stores key their records by it, so a record's size does not depend on
+/// the token and no token-chosen text ever reaches a store key. A collision
+/// (2^-64 even for an adversary, who must get each `jti` signed) could only
+/// refuse a token, never accept one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordKey([u8; 16]);
+
+/// What a [`RecordKey`] names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecordKind {
+    /// A used single-use token (`iss`, `jti`).
+    Use,
+    /// A revoked token (`iss`, `jti`).
+    RevokedToken,
+    /// A subject's revocation cut-off (`iss`, `sub`).
+    RevokedSubject,
+    /// An issuer-wide revocation cut-off (`iss`).
+    RevokedIssuer,
+}
+
+impl RecordKey {
+    /// The key of `value` of `kind` from `issuer`.
+    pub fn new(kind: RecordKind, issuer: &str, value: &str) -> Self {
+        let tag: u8 = match kind {
+            RecordKind::Use => b'u',
+            RecordKind::RevokedToken => b't',
+            RecordKind::RevokedSubject => b's',
+            RecordKind::RevokedIssuer => b'i',
+        };
+        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        context.update(&[tag]);
+        context.update(&(issuer.len() as u64).to_be_bytes());
+        context.update(issuer.as_bytes());
+        context.update(&(value.len() as u64).to_be_bytes());
+        context.update(value.as_bytes());
+        let digest = context.finish();
+        let mut key = [0; 16];
+        key.copy_from_slice(&digest.as_ref()[..16]);
+        RecordKey(key)
+    }
+
+    /// The 16 bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// Lower-case hex, 32 characters (for text keys such as Redis's).
+    pub fn to_hex(&self) -> String {
+        use fmt::Write as _;
+        self.0.iter().fold(String::with_capacity(32), |mut out, byte| {
+            let _ = write!(out, "{byte:02x}");
+            out
+        })
+    }
+}
+
+impl fmt::Debug for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordKey({})", self.to_hex())
+    }
+}
+
+/// One presentation of a single-use token, as the validator hands it to a
+/// [`ReplayStore`]. Times are seconds since the epoch, from the validator's
+/// [`Clock`](crate::Clock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenUse<'a> {
+    /// The token's `iss` (empty when absent, for [`Issuer::any_issuer`](crate::Issuer::any_issuer)).
+    pub issuer: &'a str,
+    /// The token's `jti`.
+    pub token_id: &'a str,
+    /// The token's `iat`.
+    pub issued_at: u64,
+    /// Until when the record must be kept: the token's `exp` plus the
+    /// issuer's leeway, the moment the token is refused as expired anyway.
+    pub keep_until: u64,
+    /// Now.
+    pub now: u64,
+}
+
+impl<'a> TokenUse<'a> {
+    /// Describes a use (stores are given these by the validator; tests and
+    /// other callers may build them too).
+    pub fn new(issuer: &'a str, token_id: &'a str, issued_at: u64, keep_until: u64, now: u64) -> Self {
+        TokenUse { issuer, token_id, issued_at, keep_until, now }
+    }
+
+    /// The record's key.
+    pub fn key(&self) -> RecordKey {
+        RecordKey::new(RecordKind::Use, self.issuer, self.token_id)
+    }
+
+    /// How long the record must live from `now` on (at least one second).
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.keep_until.saturating_sub(self.now).max(1))
+    }
+}
+
+/// What a [`ReplayStore`] answers to [`ReplayStore::record_use`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UseOutcome {
+    /// The first use: recorded now; the token is accepted.
+    First,
+    /// A record exists: the token was used before and is refused.
+    AlreadyUsed,
+    /// The token was issued before the store's records begin (the process
+    /// restarted, or Redis lost its data): a use before then cannot be ruled
+    /// out, so the token is refused. Nothing is recorded.
+    IssuedBeforeRecords,
+}
+
+/// Where single-use records live: in this process ([`MemoryReplayStore`])
+/// or shared by a fleet (`tokengate-redis`).
+///
+/// # Contract
+///
+/// - [`record_use`](ReplayStore::record_use) is **atomic**: of any number of
+///   concurrent calls for the same key, exactly one answers
+///   [`UseOutcome::First`] (an insert-if-absent, never a read then a write).
+/// - A record lives at least until [`TokenUse::keep_until`]; it is never
+///   evicted earlier to make room. When full, answer [`StoreError::Full`].
+/// - A store that cannot vouch for uses before some moment (it lost its
+///   records) answers [`UseOutcome::IssuedBeforeRecords`] for tokens issued
+///   before that moment.
+/// - When the store cannot answer, [`StoreError::Unavailable`]: the token is
+///   refused with 503, never accepted.
+pub trait ReplayStore: Send + Sync + fmt::Debug + 'static {
+    /// Records `token`'s use, atomically, and says whether it was the first.
+    fn record_use<'a>(&'a self, token: TokenUse<'a>) -> StoreFuture<'a, UseOutcome>;
+}
+
+/// A presented token, as the validator hands it to a [`RevocationStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenRef<'a> {
+    /// The token's `iss` (empty when absent).
+    pub issuer: &'a str,
+    /// `jti`.
+    pub token_id: Option<&'a str>,
+    /// `sub`.
+    pub subject: Option<&'a str>,
+    /// `iat`. A token without it is caught by every cut-off of its subject
+    /// or issuer (it cannot show it was issued after).
+    pub issued_at: Option<u64>,
+    /// Now.
+    pub now: u64,
+}
+
+impl<'a> TokenRef<'a> {
+    /// Describes a presented token.
+    pub fn new(
+        issuer: &'a str,
+        token_id: Option<&'a str>,
+        subject: Option<&'a str>,
+        issued_at: Option<u64>,
+        now: u64,
+    ) -> Self {
+        TokenRef { issuer, token_id, subject, issued_at, now }
+    }
+
+    /// Whether a cut-off (tokens issued at or before it are revoked) applies.
+    pub fn caught_by(&self, cutoff: u64) -> bool {
+        self.issued_at.is_none_or(|iat| iat <= cutoff)
+    }
+}
+
+/// A revocation, resolved by the validator ([`Validator::revoke`](crate::Validator::revoke))
+/// and handed to a [`RevocationStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Revocation<'a> {
+    /// Refuse the token `token_id` of `issuer`.
+    Token {
+        /// The issuer.
+        issuer: &'a str,
+        /// The `jti`.
+        token_id: &'a str,
+        /// Keep the revocation until then (every such token has expired).
+        keep_until: u64,
+    },
+    /// Refuse every token of `subject` from `issuer` issued at or before `cutoff`.
+    Subject {
+        /// The issuer.
+        issuer: &'a str,
+        /// The `sub`.
+        subject: &'a str,
+        /// `iat` at or before this is refused. A later cut-off for the same
+        /// subject replaces an earlier one, never the reverse.
+        cutoff: u64,
+        /// Keep the revocation until then.
+        keep_until: u64,
+    },
+    /// Refuse every token of `issuer` issued at or before `cutoff`.
+    Issuer {
+        /// The issuer.
+        issuer: &'a str,
+        /// `iat` at or before this is refused (the later cut-off wins).
+        cutoff: u64,
+        /// Keep the revocation until then.
+        keep_until: u64,
+    },
+}
+
+impl Revocation<'_> {
+    /// The record's key.
+    pub fn key(&self) -> RecordKey {
+        match *self {
+            Revocation::Token { issuer, token_id, .. } => {
+                RecordKey::new(RecordKind::RevokedToken, issuer, token_id)
+            }
+            Revocation::Subject { issuer, subject, .. } => {
+                RecordKey::new(RecordKind::RevokedSubject, issuer, subject)
+            }
+            Revocation::Issuer { issuer, .. } => RecordKey::new(RecordKind::RevokedIssuer, issuer, ""),
+        }
+    }
+
+    /// The cut-off, or `None` for a single token.
+    pub fn cutoff(&self) -> Option<u64> {
+        match *self {
+            Revocation::Token { .. } => None,
+            Revocation::Subject { cutoff, .. } | Revocation::Issuer { cutoff, .. } => Some(cutoff),
+        }
+    }
+
+    /// Until when the record must be kept.
+    pub fn keep_until(&self) -> u64 {
+        match *self {
+            Revocation::Token { keep_until, .. }
+            | Revocation::Subject { keep_until, .. }
+            | Revocation::Issuer { keep_until, .. } => keep_until,
+        }
+    }
+}
+
+/// Where revocations live: in this process ([`MemoryRevocationStore`]) or
+/// shared by a fleet (`tokengate-redis`). Every validated token is checked
+/// against it.
+///
+/// # Contract
+///
+/// - A revocation holds, for every instance sharing the store, from the
+///   moment [`revoke`](RevocationStore::revoke) returns `Ok` until its
+///   `keep_until`.
+/// - For cut-offs, the later one wins.
+/// - When the store cannot answer, [`StoreError::Unavailable`]: the token is
+///   refused with 503, never accepted.
+pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
+    /// Whether `token` is revoked (by `jti`, by subject cut-off, or by issuer cut-off).
+    fn is_revoked<'a>(&'a self, token: TokenRef<'a>) -> StoreFuture<'a, bool>;
+
+    /// Records a revocation (`now`: the validator's clock, seconds since the epoch).
+    fn revoke<'a>(&'a self, revocation: Revocation<'a>, now: u64) -> StoreFuture<'a, ()>;
+}

@@ -1,0 +1,203 @@
+//! [`ScopeLayer`]: a route's scope requirement, checked behind a [`TokenLayer`](crate::TokenLayer).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tokengate_core::{Error, ScopeRequirement};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::gate::{Gate, Missing};
+use crate::render::{JsonRefusal, RenderRefusal, misconfigured};
+
+/// A Tower [`Layer`] requiring the verified token to grant scopes
+/// (all-of or any-of a list, see [`ScopeRequirement`]).
+///
+/// Place it *behind* (inside) a [`TokenLayer`](crate::TokenLayer) — with
+/// axum, `.route_layer(ScopeLayer::…)` on the route and the `TokenLayer`
+/// added after it, or `ServiceBuilder::new().layer(token).layer(scope)`.
+/// It works whatever claims type the `TokenLayer` uses.
+///
+/// - token grants the scopes → the inner service is called;
+/// - token lacks them → `403`, `error="insufficient_scope"` and a `scope`
+///   attribute naming what is needed;
+/// - anonymous request (a `TokenLayer` in optional mode let it through) →
+///   `401` as if no token had been sent: this route needs one;
+/// - no `TokenLayer` ran at all (a misconfigured stack) → `500` with an
+///   empty body; the cause is logged with `tracing::error!`. It never lets
+///   the request through.
+///
+/// ```
+/// use tokengate_tower::ScopeLayer;
+/// let admin = ScopeLayer::all_of(["admin"]);
+/// let readers = ScopeLayer::any_of(["read", "admin"]);
+/// # let _ = (admin, readers);
+/// ```
+#[derive(Clone)]
+pub struct ScopeLayer<R = JsonRefusal> {
+    requirement: Arc<ScopeRequirement>,
+    render: R,
+}
+
+impl ScopeLayer {
+    /// Requires `requirement`.
+    pub fn new(requirement: ScopeRequirement) -> Self {
+        ScopeLayer { requirement: Arc::new(requirement), render: JsonRefusal }
+    }
+
+    /// Requires every scope of `scopes`.
+    pub fn all_of<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        ScopeLayer::new(ScopeRequirement::all_of(scopes))
+    }
+
+    /// Requires at least one scope of `scopes`.
+    pub fn any_of<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        ScopeLayer::new(ScopeRequirement::any_of(scopes))
+    }
+}
+
+impl<R> ScopeLayer<R> {
+    /// Renders refusals with `render` instead of [`JsonRefusal`].
+    pub fn render_with<Q>(self, render: Q) -> ScopeLayer<Q> {
+        ScopeLayer { requirement: self.requirement, render }
+    }
+
+    /// The requirement.
+    pub fn requirement(&self) -> &ScopeRequirement {
+        &self.requirement
+    }
+}
+
+impl<R> fmt::Debug for ScopeLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopeLayer").field("requirement", &self.requirement).finish_non_exhaustive()
+    }
+}
+
+impl<S, R: Clone> Layer<S> for ScopeLayer<R> {
+    type Service = ScopeService<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ScopeService { inner, requirement: self.requirement.clone(), render: self.render.clone() }
+    }
+}
+
+/// The [`Service`] made by [`ScopeLayer`]; see there.
+#[derive(Clone)]
+pub struct ScopeService<S, R = JsonRefusal> {
+    inner: S,
+    requirement: Arc<ScopeRequirement>,
+    render: R,
+}
+
+impl<S, R> ScopeService<S, R> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, by value.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for ScopeService<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopeService")
+            .field("inner", &self.inner)
+            .field("requirement", &self.requirement)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B, ResBody, R> Service<Request<B>> for ScopeService<S, R>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    ResBody: Default,
+    R: RenderRefusal<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ScopeFuture<S::Future, Response<ResBody>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let Some(gate) = Gate::of(request.extensions()) else {
+            return ScopeFuture::answer(misconfigured(&Missing::Layer.message()));
+        };
+        let error = match gate.scopes(request.extensions()) {
+            Some(granted) if self.requirement.is_met_by(granted) => {
+                return ScopeFuture { kind: Kind::Inner { future: self.inner.call(request) } };
+            }
+            Some(_) => Error::InsufficientScope((*self.requirement).clone()),
+            None => Error::MissingToken,
+        };
+        ScopeFuture::answer(self.render.render(&error, gate.validator.refusal(&error)))
+    }
+}
+
+pin_project! {
+    /// The response future of [`ScopeService`]: the inner service's future,
+    /// or a refusal that is ready at once.
+    pub struct ScopeFuture<F, Res> {
+        #[pin]
+        kind: Kind<F, Res>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, Res> {
+        Inner { #[pin] future: F },
+        Answer { response: Option<Res> },
+    }
+}
+
+impl<F, Res> ScopeFuture<F, Res> {
+    fn answer(response: Res) -> Self {
+        ScopeFuture { kind: Kind::Answer { response: Some(response) } }
+    }
+}
+
+impl<F, Res, E> Future for ScopeFuture<F, Res>
+where
+    F: Future<Output = Result<Res, E>>,
+{
+    type Output = Result<Res, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Answer { response } => {
+                Poll::Ready(Ok(response.take().expect("ScopeFuture polled after completion")))
+            }
+        }
+    }
+}
+
+impl<F, Res> fmt::Debug for ScopeFuture<F, Res> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.kind {
+            Kind::Inner { .. } => "inner",
+            Kind::Answer { .. } => "answer",
+        };
+        f.debug_struct("ScopeFuture").field("kind", &kind).finish()
+    }
+}

@@ -1,0 +1,80 @@
+//! The axum demo server: `shared/CONTRACT.md` with tokengate's Tower layer
+//! and axum extractors.
+//!
+//! ```sh
+//! cargo run --release --example axum_server            # demo mode: prints curl lines
+//! TOKENGATE_ISSUER=https://issuer.example/ TOKENGATE_AUDIENCE=my-api \
+//!     cargo run --release --example axum_server        # your own identity provider
+//! ```
+//!
+//! Configuration, the demo issuer and the response shapes live in the
+//! examples library (`examples/src`), shared with the other demo servers.
+
+use std::process::ExitCode;
+
+use tokengate_examples::axum_app::{router, serve};
+use tokengate_examples::config::Config;
+use tokengate_examples::server::{SHUTDOWN_GRACE, announce, init_logging, prepare, shutdown_signal};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log);
+    let addr = config.addr;
+    let prepared = match prepare(config).await {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("configuration error: cannot listen on {addr}: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let bound = match listener.local_addr() {
+        Ok(bound) => bound,
+        Err(error) => {
+            eprintln!("cannot read the bound address: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let app = router(&prepared);
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = signalled_tx.send(());
+    };
+    let server = serve(listener, app, shutdown);
+    announce(bound, prepared.demo.as_ref());
+
+    tokio::select! {
+        result = server => match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("server error: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        () = async {
+            if signalled_rx.await.is_ok() {
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!("in-flight requests did not finish within {SHUTDOWN_GRACE:?}; exiting anyway");
+            ExitCode::SUCCESS
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The demo servers' configuration, from `TOKENGATE_*` environment variables
+//! (the table of `shared/CONTRACT.md`).
+
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use tokengate::{AlgorithmSet, MAX_LEEWAY};
+use url::{Host, Url};
+
+/// The allow-list used when `TOKENGATE_ALGORITHMS` is unset.
+pub const DEFAULT_ALGORITHMS: &str = "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,EdDSA";
+/// The listen address used when `TOKENGATE_ADDR` is unset.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+
+/// A configuration the server refuses to start with; its `Display` is the one
+/// line printed on stderr before exiting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration error: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn error(message: impl Into<String>) -> ConfigError {
+    ConfigError(message.into())
+}
+
+/// Which issuer the server trusts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trust {
+    /// None of `TOKENGATE_ISSUER`, `TOKENGATE_AUDIENCE`, `TOKENGATE_JWKS_URL`
+    /// is set: start the built-in demo issuer and trust it.
+    Demo,
+    /// A real issuer.
+    Issuer {
+        /// `TOKENGATE_ISSUER`: the expected `iss`, compared exactly.
+        issuer: String,
+        /// `TOKENGATE_AUDIENCE`: the expected `aud`.
+        audience: String,
+        /// `TOKENGATE_JWKS_URL`; `None`: discovery from the issuer.
+        jwks_url: Option<Url>,
+    },
+}
+
+/// Everything the demo servers read from the environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `TOKENGATE_ADDR`.
+    pub addr: SocketAddr,
+    /// `TOKENGATE_ISSUER`, `TOKENGATE_AUDIENCE`, `TOKENGATE_JWKS_URL`.
+    pub trust: Trust,
+    /// `TOKENGATE_ALGORITHMS`.
+    pub algorithms: AlgorithmSet,
+    /// `TOKENGATE_LEEWAY_SECS`.
+    pub leeway: Duration,
+    /// `TOKENGATE_JWKS_COOLDOWN_SECS`.
+    pub jwks_cooldown: Duration,
+    /// `TOKENGATE_JWKS_REFRESH_SECS`.
+    pub jwks_refresh: Duration,
+    /// `TOKENGATE_INSECURE_HTTP=1`: `http://` allowed for loopback hosts.
+    pub insecure_http: bool,
+    /// `TOKENGATE_REDIS_URL`. Parsed and kept for the single-use and
+    /// revocation stores, which arrive with their own issue; unused until then.
+    pub redis_url: Option<Url>,
+    /// `TOKENGATE_LOG` (tracing `EnvFilter` syntax).
+    pub log: String,
+    /// `TOKENGATE_DPOP=1`. DPoP arrives with its own issue; until then it is
+    /// parsed and ignored (with a warning), as the contract allows.
+    pub dpop: bool,
+    /// `TOKENGATE_PUBLIC_URL`; `None`: `http://ADDR` as bound.
+    pub public_url: Option<Url>,
+    /// `TOKENGATE_DPOP_WINDOW_SECS`.
+    pub dpop_window: Duration,
+    /// `TOKENGATE_RESOURCE`; `None`: the audience.
+    pub resource: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup` (tests pass a map). An empty
+    /// value counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let var = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let addr = var("TOKENGATE_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned());
+        let addr = parse_addr(&addr)?;
+        let insecure_http = flag(&var, "TOKENGATE_INSECURE_HTTP")?;
+
+        let (issuer, audience, jwks_url) =
+            (var("TOKENGATE_ISSUER"), var("TOKENGATE_AUDIENCE"), var("TOKENGATE_JWKS_URL"));
+        let trust = match (issuer, audience, jwks_url) {
+            (None, None, None) => Trust::Demo,
+            (None, _, _) => {
+                return Err(error(
+                    "TOKENGATE_ISSUER is required when TOKENGATE_AUDIENCE or TOKENGATE_JWKS_URL is set \
+                     (leave all three unset for the built-in demo issuer)",
+                ));
+            }
+            (Some(_), None, _) => {
+                return Err(error(
+                    "TOKENGATE_AUDIENCE is required when TOKENGATE_ISSUER is set \
+                     (leave all three unset for the built-in demo issuer)",
+                ));
+            }
+            (Some(issuer), Some(audience), jwks_url) => {
+                let jwks_url = match jwks_url {
+                    Some(url) => Some(fetchable_url("TOKENGATE_JWKS_URL", &url, insecure_http)?),
+                    None => {
+                        fetchable_url(
+                            "TOKENGATE_ISSUER (used for discovery, since TOKENGATE_JWKS_URL is unset)",
+                            &issuer,
+                            insecure_http,
+                        )?;
+                        None
+                    }
+                };
+                Trust::Issuer { issuer, audience, jwks_url }
+            }
+        };
+
+        let algorithms_text = var("TOKENGATE_ALGORITHMS").unwrap_or_else(|| DEFAULT_ALGORITHMS.to_owned());
+        let algorithms: AlgorithmSet =
+            algorithms_text.parse().map_err(|e| error(format!("TOKENGATE_ALGORITHMS: {e}")))?;
+        if algorithms.is_empty() {
+            return Err(error("TOKENGATE_ALGORITHMS lists no algorithm"));
+        }
+        if algorithms.has_symmetric() {
+            return Err(error(
+                "TOKENGATE_ALGORITHMS: HS256/HS384/HS512 cannot be used, keys come from a JWK Set, which never holds shared secrets",
+            ));
+        }
+
+        let leeway = seconds(&var, "TOKENGATE_LEEWAY_SECS", 30)?;
+        if leeway > MAX_LEEWAY {
+            return Err(error(format!(
+                "TOKENGATE_LEEWAY_SECS must be at most {} seconds",
+                MAX_LEEWAY.as_secs()
+            )));
+        }
+        let jwks_cooldown = seconds(&var, "TOKENGATE_JWKS_COOLDOWN_SECS", 30)?;
+        let jwks_refresh = seconds(&var, "TOKENGATE_JWKS_REFRESH_SECS", 300)?;
+        if jwks_refresh.is_zero() {
+            return Err(error("TOKENGATE_JWKS_REFRESH_SECS must be at least 1"));
+        }
+
+        let redis_url = var("TOKENGATE_REDIS_URL")
+            .map(|text| {
+                let url =
+                    Url::parse(&text).map_err(|e| error(format!("TOKENGATE_REDIS_URL is not a URL: {e}")))?;
+                match url.scheme() {
+                    "redis" | "rediss" => Ok(url),
+                    other => Err(error(format!(
+                        "TOKENGATE_REDIS_URL must use redis:// or rediss://, not {other}://"
+                    ))),
+                }
+            })
+            .transpose()?;
+
+        let log = var("TOKENGATE_LOG").unwrap_or_else(|| "info".to_owned());
+        tracing_subscriber::EnvFilter::try_new(&log)
+            .map_err(|e| error(format!("TOKENGATE_LOG is not a valid log filter: {e}")))?;
+
+        let public_url = var("TOKENGATE_PUBLIC_URL")
+            .map(|text| {
+                let url = Url::parse(&text)
+                    .map_err(|e| error(format!("TOKENGATE_PUBLIC_URL is not a URL: {e}")))?;
+                match url.scheme() {
+                    "http" | "https" => Ok(url),
+                    other => Err(error(format!(
+                        "TOKENGATE_PUBLIC_URL must be http:// or https://, not {other}://"
+                    ))),
+                }
+            })
+            .transpose()?;
+
+        Ok(Config {
+            addr,
+            trust,
+            algorithms,
+            leeway,
+            jwks_cooldown,
+            jwks_refresh,
+            insecure_http,
+            redis_url,
+            log,
+            dpop: flag(&var, "TOKENGATE_DPOP")?,
+            public_url,
+            dpop_window: seconds(&var, "TOKENGATE_DPOP_WINDOW_SECS", 60)?,
+            resource: var("TOKENGATE_RESOURCE"),
+        })
+    }
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, ConfigError> {
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let bad = || error(format!("TOKENGATE_ADDR `{text}` is not a listen address such as 127.0.0.1:3000"));
+    text.to_socket_addrs().map_err(|_| bad())?.next().ok_or_else(bad)
+}
+
+fn flag(var: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool, ConfigError> {
+    match var(name).as_deref() {
+        None | Some("0") => Ok(false),
+        Some("1") => Ok(true),
+        Some(other) => Err(error(format!("{name} must be 1 or 0, not `{other}`"))),
+    }
+}
+
+fn seconds(var: &impl Fn(&str) -> Option<String>, name: &str, default: u64) -> Result<Duration, ConfigError> {
+    match var(name) {
+        None => Ok(Duration::from_secs(default)),
+        Some(text) => text
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| error(format!("{name} must be a whole number of seconds, not `{text}`"))),
+    }
+}
+
+/// A URL the server may fetch keys or discovery documents from: `https://`,
+/// or `http://` on a loopback host when `insecure_http` is on.
+fn fetchable_url(name: &str, text: &str, insecure_http: bool) -> Result<Url, ConfigError> {
+    let url = Url::parse(text).map_err(|e| error(format!("{name} is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if insecure_http && is_loopback(&url) => Ok(url),
+        "http" if insecure_http => Err(error(format!(
+            "{name}: http:// is allowed for loopback hosts only (127.0.0.1, ::1, localhost), even with TOKENGATE_INSECURE_HTTP=1"
+        ))),
+        "http" => Err(error(format!(
+            "{name} must be an https:// URL (TOKENGATE_INSECURE_HTTP=1 allows http:// on loopback hosts, for tests and demos)"
+        ))),
+        other => Err(error(format!("{name} must be an https:// URL, not {other}://"))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn nothing_set_is_demo_mode_with_the_defaults() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.trust, Trust::Demo);
+        assert_eq!(config.addr, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(config.algorithms, DEFAULT_ALGORITHMS.parse().unwrap());
+        assert_eq!(config.leeway, Duration::from_secs(30));
+        assert_eq!(config.jwks_cooldown, Duration::from_secs(30));
+        assert_eq!(config.jwks_refresh, Duration::from_secs(300));
+        assert!(!config.insecure_http && !config.dpop);
+        assert_eq!(config.log, "info");
+    }
+
+    #[test]
+    fn issuer_and_audience_go_together() {
+        let err = parse(&[("TOKENGATE_AUDIENCE", "api")]).unwrap_err();
+        assert!(err.to_string().contains("TOKENGATE_ISSUER is required"), "{err}");
+        let err = parse(&[("TOKENGATE_ISSUER", "https://issuer.example")]).unwrap_err();
+        assert!(err.to_string().contains("TOKENGATE_AUDIENCE is required"), "{err}");
+        let ok =
+            parse(&[("TOKENGATE_ISSUER", "https://issuer.example"), ("TOKENGATE_AUDIENCE", "api")]).unwrap();
+        assert_eq!(
+            ok.trust,
+            Trust::Issuer { issuer: "https://issuer.example".into(), audience: "api".into(), jwks_url: None }
+        );
+    }
+
+    #[test]
+    fn urls_are_https_unless_loopback_and_insecure() {
+        let base = [("TOKENGATE_ISSUER", "https://issuer.example"), ("TOKENGATE_AUDIENCE", "api")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            parse(&vars)
+        };
+        assert!(with(&[("TOKENGATE_JWKS_URL", "http://127.0.0.1:1/jwks")]).is_err());
+        assert!(
+            with(&[("TOKENGATE_JWKS_URL", "http://127.0.0.1:1/jwks"), ("TOKENGATE_INSECURE_HTTP", "1")])
+                .is_ok()
+        );
+        assert!(
+            with(&[("TOKENGATE_JWKS_URL", "http://example.com/jwks"), ("TOKENGATE_INSECURE_HTTP", "1")])
+                .is_err()
+        );
+        assert!(with(&[("TOKENGATE_JWKS_URL", "not a url")]).is_err());
+        assert!(
+            parse(&[("TOKENGATE_ISSUER", "http://issuer.example"), ("TOKENGATE_AUDIENCE", "api")]).is_err()
+        );
+    }
+
+    #[test]
+    fn bad_values_are_one_line_errors() {
+        for vars in [
+            &[("TOKENGATE_ALGORITHMS", "RS256,none")][..],
+            &[("TOKENGATE_ALGORITHMS", "HS256")],
+            &[("TOKENGATE_ALGORITHMS", " , ")],
+            &[("TOKENGATE_LEEWAY_SECS", "301")],
+            &[("TOKENGATE_LEEWAY_SECS", "-1")],
+            &[("TOKENGATE_JWKS_REFRESH_SECS", "0")],
+            &[("TOKENGATE_ADDR", "nowhere")],
+            &[("TOKENGATE_INSECURE_HTTP", "yes")],
+            &[("TOKENGATE_REDIS_URL", "http://x")],
+            &[("TOKENGATE_LOG", "info,[[[")],
+            &[("TOKENGATE_PUBLIC_URL", "ftp://x")],
+        ] {
+            let err = parse(vars).unwrap_err().to_string();
+            assert!(!err.contains('\n') && err.starts_with("configuration error: "), "{vars:?}: {err}");
+        }
+    }
+}

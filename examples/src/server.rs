@@ -1,0 +1,137 @@
+//! Start-up and shutdown plumbing shared by the demo servers.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokengate::{KeySource as _, Validator};
+
+use crate::api::{self, Trusted};
+use crate::config::{Config, ConfigError, Trust};
+use crate::demo::DemoIssuer;
+
+/// How long in-flight requests may take to finish after SIGINT/SIGTERM
+/// before the server exits anyway (the contract allows 10 s in all).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// How long demo mode waits for the demo issuer's keys before listening.
+pub const DEMO_KEYS_WAIT: Duration = Duration::from_secs(5);
+
+/// Everything a demo server needs before it listens, framework-free.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The configuration.
+    pub config: Config,
+    /// The issuer and audience trusted.
+    pub trusted: Trusted,
+    /// The validator (keys arrive in the background).
+    pub validator: Validator,
+    /// The RFC 9728 metadata document.
+    pub metadata: Value,
+    /// The demo issuer, in demo mode; it runs as long as this is kept.
+    pub demo: Option<DemoIssuer>,
+}
+
+/// Starts the demo issuer (in demo mode) and builds the validator and the
+/// metadata document. Inside a Tokio runtime.
+pub async fn prepare(config: Config) -> Result<Prepared, ConfigError> {
+    let demo = match config.trust {
+        Trust::Demo => Some(
+            DemoIssuer::start(config.algorithms)
+                .await
+                .map_err(|e| ConfigError(format!("cannot start the demo issuer on 127.0.0.1: {e}")))?,
+        ),
+        Trust::Issuer { .. } => None,
+    };
+    let trusted = match (&config.trust, &demo) {
+        (Trust::Issuer { issuer, audience, .. }, _) => {
+            Trusted { issuer: issuer.clone(), audience: audience.clone() }
+        }
+        (Trust::Demo, Some(demo)) => demo.trusted(),
+        (Trust::Demo, None) => unreachable!("demo mode starts the demo issuer"),
+    };
+    if config.dpop {
+        tracing::warn!("TOKENGATE_DPOP=1 is ignored: DPoP is not implemented by this build yet");
+    }
+    if config.redis_url.is_some() {
+        tracing::warn!(
+            "TOKENGATE_REDIS_URL is not used yet: no route of this build keeps single-use or revocation records"
+        );
+    }
+    let keys = api::key_source(&config, &trusted)?;
+    if demo.is_some() {
+        // The demo issuer is local: wait for its keys, so that the printed
+        // `curl` lines work at once instead of answering 503 for a moment.
+        let deadline = tokio::time::Instant::now() + DEMO_KEYS_WAIT;
+        while keys.current().is_none() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let validator = api::validator(&config, &trusted, keys)?;
+    let metadata = api::resource_metadata(&config, &trusted);
+    Ok(Prepared { config, trusted, validator, metadata, demo })
+}
+
+/// Logs to stderr with `filter` (tracing `EnvFilter` syntax, already checked
+/// by [`Config`]). Stdout is kept for the `listening on` line and the demo's
+/// `curl` lines.
+pub fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// `http://ADDR`, with an unspecified address (`0.0.0.0`, `::`) replaced by
+/// loopback so that the URL can be pasted into a client.
+pub fn base_url(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            [127, 0, 0, 1].into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    format!("http://{addr}")
+}
+
+/// Prints `listening on http://ADDR` (ADDR as bound) and flushes it; in demo
+/// mode, then the `curl` lines.
+pub fn announce(addr: SocketAddr, demo: Option<&DemoIssuer>) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "listening on http://{addr}");
+    let _ = out.flush();
+    if let Some(demo) = demo {
+        for line in demo.curl_lines(&base_url(addr)) {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
