@@ -10,9 +10,11 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, HttpServer};
 use serde_json::Value;
 use tokengate::Validator;
-use tokengate::actix::{Auth, RequireScopes, ScopeSpec, TokenGate};
+use tokengate::actix::{Auth, RequireScopes, ScopeSpec, TokenGate, refusal_response};
 
-use crate::api::{self, ADMIN, ADMIN_SCOPE, HEALTH, HEALTH_BODY, ME, METADATA, Me};
+use crate::api::{
+    self, ADMIN, ADMIN_SCOPE, Failure, HEALTH, HEALTH_BODY, ME, METADATA, Me, REVOKE, TRANSFER,
+};
 use crate::server::Prepared;
 
 /// The scope requirement of `/admin`, for the [`RequireScopes`] extractor.
@@ -40,10 +42,11 @@ pub fn routes(validator: Validator, metadata: Value) -> impl Fn(&mut ServiceConf
                     async move { HttpResponse::Ok().json(metadata) }
                 }),
             )
+            .app_data(web::Data::new(validator.clone()))
             .service(web::resource(ME).route(web::get().to(me)).wrap(gate()))
-            .service(web::resource(ADMIN).route(web::get().to(admin)).wrap(gate()));
-        // ROOM: `POST /transfer` (single-use `jti`) and `POST /admin/revoke`
-        // arrive with the replay- and revocation-store issues; see `api::ROUTES`.
+            .service(web::resource(ADMIN).route(web::get().to(admin)).wrap(gate()))
+            .service(web::resource(TRANSFER).route(web::post().to(transfer)).wrap(gate()))
+            .service(web::resource(REVOKE).route(web::post().to(revoke)).wrap(gate()));
     }
 }
 
@@ -53,6 +56,27 @@ async fn me(Auth(token): Auth<api::Claims>) -> HttpResponse {
 
 async fn admin(_: RequireScopes<AdminScope, api::Claims>) -> HttpResponse {
     HttpResponse::Ok().json(api::admin_body())
+}
+
+async fn transfer(validator: web::Data<Validator>, Auth(token): Auth<api::Claims>) -> HttpResponse {
+    answer(&validator, api::transfer(&validator, &token).await)
+}
+
+async fn revoke(
+    validator: web::Data<Validator>,
+    Auth(token): Auth<api::Claims>,
+    body: web::Bytes,
+) -> HttpResponse {
+    answer(&validator, api::revoke(&validator, &token, &body).await)
+}
+
+/// A shared handler's outcome as an actix-web response.
+fn answer(validator: &Validator, outcome: Result<Value, Failure>) -> HttpResponse {
+    match outcome {
+        Ok(body) => HttpResponse::Ok().json(body),
+        Err(Failure::Refused(error)) => refusal_response(validator.refusal(&error)),
+        Err(Failure::BadBody(description)) => HttpResponse::BadRequest().json(Failure::body(description)),
+    }
 }
 
 /// The actix-web server for `prepared` on `listener`: one worker per core,

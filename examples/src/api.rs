@@ -1,10 +1,13 @@
 //! The API every demo server protects: its route table, the shapes of its
 //! answers, and the validator built from a [`Config`].
 
-use serde::Serialize;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokengate::jwks::JwksSource;
-use tokengate::{Issuer, StandardClaims, Validator, Verified};
+use tokengate::redis::RedisStore;
+use tokengate::{Error, Issuer, Revoke, ScopeRequirement, SingleUse, StandardClaims, Validator, Verified};
 
 use crate::config::{Config, ConfigError, Trust};
 
@@ -50,31 +53,16 @@ pub struct Route {
     pub path: &'static str,
     /// Who may call it.
     pub access: Access,
-    /// `None` when the demos serve it; otherwise what it waits for. Such
-    /// routes are not registered yet (they answer 404).
-    pub pending: Option<&'static str>,
 }
 
 /// The contract's route table.
 pub const ROUTES: [Route; 6] = [
-    Route { method: "GET", path: HEALTH, access: Access::Public, pending: None },
-    Route { method: "GET", path: METADATA, access: Access::Public, pending: None },
-    Route { method: "GET", path: ME, access: Access::AnyToken, pending: None },
-    Route { method: "GET", path: ADMIN, access: Access::Scope(ADMIN_SCOPE), pending: None },
-    // ROOM: single-use `jti` records come with the replay-store issue.
-    Route {
-        method: "POST",
-        path: TRANSFER,
-        access: Access::SingleUse(TRANSFER_SCOPE),
-        pending: Some("single-use jti (replay store)"),
-    },
-    // ROOM: revocation comes with the revocation-store issue.
-    Route {
-        method: "POST",
-        path: REVOKE,
-        access: Access::Scope(ADMIN_SCOPE),
-        pending: Some("revocation store"),
-    },
+    Route { method: "GET", path: HEALTH, access: Access::Public },
+    Route { method: "GET", path: METADATA, access: Access::Public },
+    Route { method: "GET", path: ME, access: Access::AnyToken },
+    Route { method: "GET", path: ADMIN, access: Access::Scope(ADMIN_SCOPE) },
+    Route { method: "POST", path: TRANSFER, access: Access::SingleUse(TRANSFER_SCOPE) },
+    Route { method: "POST", path: REVOKE, access: Access::Scope(ADMIN_SCOPE) },
 ];
 
 /// The body of `GET /health`.
@@ -156,18 +144,107 @@ pub fn key_source(config: &Config, trusted: &Trusted) -> Result<JwksSource, Conf
 }
 
 /// The validator for `config`, trusting `trusted` with keys from `keys`.
-pub fn validator(config: &Config, trusted: &Trusted, keys: JwksSource) -> Result<Validator, ConfigError> {
-    Validator::builder()
-        .issuer(
-            Issuer::new(&trusted.issuer)
-                .audience(&trusted.audience)
-                .algorithms(config.algorithms)
-                .leeway(config.leeway)
-                .key_source(keys),
-        )
-        .build()
-        .map_err(|e| ConfigError(e.to_string()))
+///
+/// With `store` (`TOKENGATE_REDIS_URL`), single-use records and revocations
+/// live in Redis, shared by every instance pointed at it; otherwise in memory.
+pub fn validator(
+    config: &Config,
+    trusted: &Trusted,
+    keys: JwksSource,
+    store: Option<RedisStore>,
+) -> Result<Validator, ConfigError> {
+    let builder = Validator::builder().issuer(
+        Issuer::new(&trusted.issuer)
+            .audience(&trusted.audience)
+            .algorithms(config.algorithms)
+            .leeway(config.leeway)
+            .key_source(keys),
+    );
+    let builder = match store {
+        Some(store) => builder.stores(store),
+        None => builder,
+    };
+    builder.build().map_err(|e| ConfigError(e.to_string()))
+}
+
+/// Connects to `TOKENGATE_REDIS_URL`, when set. Unreachable at start-up is a
+/// configuration error (later outages are answered 503 until Redis returns).
+pub async fn redis_store(config: &Config) -> Result<Option<RedisStore>, ConfigError> {
+    let Some(url) = &config.redis_url else { return Ok(None) };
+    RedisStore::connect(url.as_str())
+        .await
+        .map(Some)
+        .map_err(|e| ConfigError(format!("TOKENGATE_REDIS_URL: Redis unreachable or unusable: {e}")))
 }
 
 /// The claims type the demos use.
 pub type Claims = StandardClaims;
+
+/// The longest-lived token `POST /transfer` accepts. Generous, because the
+/// contract sets no cap; the replay store's capacity bounds memory anyway.
+pub const TRANSFER_MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// Why a demo handler refused a request, for the framework to render.
+#[derive(Debug)]
+pub enum Failure {
+    /// A token refusal: rendered with [`Validator::refusal`] (status,
+    /// `WWW-Authenticate`, JSON body), like every other refusal.
+    Refused(Error),
+    /// The request body is not what the route takes: 400 with
+    /// [`Failure::body`], and no challenge (the token was fine).
+    BadBody(&'static str),
+}
+
+impl Failure {
+    /// The JSON body of a [`Failure::BadBody`].
+    pub fn body(description: &str) -> Value {
+        json!({ "error": "invalid_request", "error_description": description })
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::Refused(error)
+    }
+}
+
+/// `POST /transfer`: a token granting `transfer`, with a `jti`, usable once
+/// (on every instance sharing the replay store) until it expires.
+pub async fn transfer(validator: &Validator, verified: &Verified<Claims>) -> Result<Value, Failure> {
+    verified.require(&ScopeRequirement::scope(TRANSFER_SCOPE))?;
+    validator.use_once(verified, &SingleUse::new().max_lifetime(TRANSFER_MAX_LIFETIME)).await?;
+    Ok(json!({ "ok": true, "jti": verified.token_id() }))
+}
+
+/// The body of `POST /admin/revoke`: exactly one of `jti` and `sub`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    jti: Option<String>,
+    sub: Option<String>,
+}
+
+/// `POST /admin/revoke`: a token granting `admin`; the JSON body names a
+/// `jti` (that token is refused from now on) or a `sub` (its tokens issued
+/// at or before now are), on every instance sharing the revocation store.
+pub async fn revoke(
+    validator: &Validator,
+    verified: &Verified<Claims>,
+    body: &[u8],
+) -> Result<Value, Failure> {
+    verified.require(&ScopeRequirement::scope(ADMIN_SCOPE))?;
+    const EXPECTED: &str =
+        r#"the body must be a JSON object with exactly one of "jti" or "sub", a non-empty string"#;
+    let body: RevokeBody = serde_json::from_slice(body).map_err(|_| Failure::BadBody(EXPECTED))?;
+    let (revocation, answer) = match (body.jti, body.sub) {
+        (Some(jti), None) if !jti.is_empty() => (Revoke::token_id(&jti), json!({ "ok": true, "jti": jti })),
+        (None, Some(sub)) if !sub.is_empty() => (Revoke::subject(&sub), json!({ "ok": true, "sub": sub })),
+        _ => return Err(Failure::BadBody(EXPECTED)),
+    };
+    validator.revoke(&revocation).await.map_err(|error| match error.retry_after() {
+        // The store could not record it: 503, like any store outage.
+        Some(retry_after) => Failure::Refused(Error::StoreUnavailable { retry_after }),
+        None => Failure::Refused(Error::UntrustedIssuer),
+    })?;
+    Ok(answer)
+}

@@ -4,15 +4,21 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
+use tokengate::Validator;
 use tokengate::tower::axum::{Auth, RequireScopes, ScopeSpec};
-use tokengate::tower::{FormBodyLayer, TokenLayer};
+use tokengate::tower::{FormBodyLayer, TokenLayer, refusal_response};
 use tokio::net::TcpListener;
 
-use crate::api::{self, ADMIN, ADMIN_SCOPE, HEALTH, HEALTH_BODY, ME, METADATA, Me};
+use crate::api::{
+    self, ADMIN, ADMIN_SCOPE, Failure, HEALTH, HEALTH_BODY, ME, METADATA, Me, REVOKE, TRANSFER,
+};
 use crate::server::Prepared;
 
 /// The scope requirement of `/admin`, for the [`RequireScopes`] extractor.
@@ -30,8 +36,9 @@ pub fn router(prepared: &Prepared) -> Router {
     let protected = Router::new()
         .route(ME, get(me))
         .route(ADMIN, get(admin))
-        // ROOM: `POST /transfer` (single-use `jti`) and `POST /admin/revoke`
-        // arrive with the replay- and revocation-store issues; see `api::ROUTES`.
+        .route(TRANSFER, post(transfer))
+        .route(REVOKE, post(revoke))
+        .with_state(prepared.validator.clone())
         .route_layer(TokenLayer::new(prepared.validator.clone()))
         // Added last, so it runs first: lets the token layer see form bodies,
         // so that a token in both the header and the body is refused (RFC 6750 §2).
@@ -53,6 +60,25 @@ async fn me(Auth(token): Auth<api::Claims>) -> Json<Me> {
 
 async fn admin(_: RequireScopes<AdminScope, api::Claims>) -> Json<Value> {
     Json(api::admin_body())
+}
+
+async fn transfer(State(validator): State<Validator>, Auth(token): Auth<api::Claims>) -> Response {
+    answer(&validator, api::transfer(&validator, &token).await)
+}
+
+async fn revoke(State(validator): State<Validator>, Auth(token): Auth<api::Claims>, body: Bytes) -> Response {
+    answer(&validator, api::revoke(&validator, &token, &body).await)
+}
+
+/// A shared handler's outcome as an axum response.
+fn answer(validator: &Validator, outcome: Result<Value, Failure>) -> Response {
+    match outcome {
+        Ok(body) => Json(body).into_response(),
+        Err(Failure::Refused(error)) => refusal_response::<Body>(validator.refusal(&error)),
+        Err(Failure::BadBody(description)) => {
+            (StatusCode::BAD_REQUEST, Json(Failure::body(description))).into_response()
+        }
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets

@@ -151,8 +151,7 @@ impl DemoIssuer {
             &self.admin_token(),
         ));
         lines.extend(curl(
-            "a single-use transfer token (scope transfer, a jti): POST /transfer accepts it once \
-             (the route arrives with the single-use issue; until then 404)",
+            "a single-use transfer token (scope transfer, a jti): POST /transfer accepts it once",
             "POST",
             crate::api::TRANSFER,
             &self.transfer_token(),

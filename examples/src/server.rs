@@ -54,11 +54,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, ConfigError> {
     if config.dpop {
         tracing::warn!("TOKENGATE_DPOP=1 is ignored: DPoP is not implemented by this build yet");
     }
-    if config.redis_url.is_some() {
-        tracing::warn!(
-            "TOKENGATE_REDIS_URL is not used yet: no route of this build keeps single-use or revocation records"
-        );
-    }
+    let store = api::redis_store(&config).await?;
     let keys = api::key_source(&config, &trusted)?;
     if demo.is_some() {
         // The demo issuer is local: wait for its keys, so that the printed
@@ -68,7 +64,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, ConfigError> {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    let validator = api::validator(&config, &trusted, keys)?;
+    let validator = api::validator(&config, &trusted, keys, store)?;
     let metadata = api::resource_metadata(&config, &trusted);
     Ok(Prepared { config, trusted, validator, metadata, demo })
 }

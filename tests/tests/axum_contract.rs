@@ -4,9 +4,7 @@
 //! loopback issuer, and driven by a real HTTP client. One test per row of
 //! the contract's route and refusal tables.
 //!
-//! `POST /transfer` and `POST /admin/revoke` (single-use `jti`,
-//! revocation) arrive with their own issues; `pending_routes_are_not_served_yet`
-//! marks their place.
+//! The actix-web demo answers every row identically (`tests/parity.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -237,18 +235,69 @@ async fn route_admin() {
     assert_eq!(answer.json(), json!({ "ok": true }));
 }
 
-/// ROOM: `POST /transfer` and `POST /admin/revoke` come with the single-use
-/// and revocation issues; until then the demo does not serve them. This test
-/// marks the place and is to be replaced by their row tests.
 #[tokio::test]
-async fn pending_routes_are_not_served_yet() {
+async fn route_transfer_is_usable_once() {
     let server = start().await;
-    let pending: Vec<_> = ROUTES.iter().filter(|route| route.pending.is_some()).map(|r| r.path).collect();
-    assert_eq!(pending, [TRANSFER, REVOKE]);
-    for path in pending {
-        let answer = server.send("POST", path, &[&format!("Bearer {}", server.idp.admin_token())]).await;
-        assert_eq!(answer.status, 404, "{path}");
-    }
+    let token = server.token(json!({ "scope": "transfer", "jti": "once" }));
+    let first = server.send("POST", TRANSFER, &[&format!("Bearer {token}")]).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(first.json(), json!({ "ok": true, "jti": "once" }));
+    let again = server.send("POST", TRANSFER, &[&format!("Bearer {token}")]).await;
+    assert_eq!(again.status, 401);
+    assert_eq!(
+        again.header("www-authenticate"),
+        Some(
+            r#"Bearer realm="tokengate", error="invalid_token", error_description="the token was already used; this API accepts it only once""#
+        )
+    );
+    assert_eq!(again.json()["error"], "invalid_token");
+
+    let no_jti = server.token(json!({ "scope": "transfer", "jti": null }));
+    let answer = server.send("POST", TRANSFER, &[&format!("Bearer {no_jti}")]).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(answer.json()["error"], "invalid_token");
+    let no_scope = server.token(json!({ "jti": "no-scope" }));
+    let answer = server.send("POST", TRANSFER, &[&format!("Bearer {no_scope}")]).await;
+    assert_eq!(answer.status, 403);
+    assert!(answer.header("www-authenticate").unwrap().ends_with(r#"scope="transfer""#));
+}
+
+#[tokio::test]
+async fn route_revoke_by_jti_and_by_subject() {
+    let server = start().await;
+    let admin =
+        format!("Bearer {}", server.token(json!({ "scope": "admin", "sub": "root", "jti": "admin-1" })));
+    let post_json = |body: Value| {
+        let client = reqwest::Client::new();
+        client
+            .post(format!("http://{}{REVOKE}", server.addr))
+            .header("authorization", admin.clone())
+            .json(&body)
+            .send()
+    };
+    let victim = server.token(json!({ "jti": "victim" }));
+    assert_eq!(server.get(ME, &victim).await.status, 200);
+    let response = post_json(json!({ "jti": "victim" })).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "ok": true, "jti": "victim" }));
+    let answer = server.get(ME, &victim).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(answer.json()["error"], "invalid_token");
+
+    let earlier = server.token(json!({ "sub": "mallory", "jti": "m-1", "iat": now() - 1 }));
+    assert_eq!(server.get(ME, &earlier).await.status, 200);
+    assert_eq!(post_json(json!({ "sub": "mallory" })).await.unwrap().status(), 200);
+    assert_eq!(server.get(ME, &earlier).await.status, 401, "issued before the revocation");
+    let later = server.token(json!({ "sub": "mallory", "jti": "m-2", "iat": now() + 2 }));
+    assert_eq!(server.get(ME, &later).await.status, 200, "issued after the revocation");
+
+    let bad = post_json(json!({ "who": "x" })).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.json::<Value>().await.unwrap()["error"], "invalid_request");
+    let reader = server.token(json!({ "jti": "reader" }));
+    let forbidden = server.send("POST", REVOKE, &[&format!("Bearer {reader}")]).await;
+    assert_eq!(forbidden.status, 403);
+    assert_eq!(ROUTES.len(), 6);
 }
 
 // ---------------------------------------------------------------- refusals

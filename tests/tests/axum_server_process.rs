@@ -157,7 +157,7 @@ async fn demo_mode_prints_working_curl_lines_and_stops_on_sigterm() {
     assert_eq!(get(&admin.0, &admin.1).await, (200, serde_json::json!({ "ok": true })));
     let (status, body) = get(&expired.0, &expired.1).await;
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
-    // The transfer token carries scope `transfer` and a `jti` (its route is pending).
+    // The transfer token carries scope `transfer` and a `jti` (POST /transfer accepts it once).
     assert!(transfer.0.ends_with("/transfer"));
     let (status, me) = get(&format!("{base}/me"), &transfer.1).await;
     assert_eq!(status, 200);

@@ -468,7 +468,8 @@ impl Validator {
         let issuer = inner.issuer_named(verified.issuer())?;
         if verified.used_once {
             // Spent by the issuer's own policy; the route's lifetime cap still applies.
-            return check_lifetime(policy, verified.expires_at, verified.issued_at);
+            let now = inner.clock.now();
+            return check_lifetime(policy, verified.expires_at, verified.issued_at, now).map(drop);
         }
         let iss = verified.issuer().unwrap_or("");
         let now = inner.clock.now();
@@ -632,14 +633,23 @@ impl RevokeError {
     }
 }
 
-/// The single-use lifetime rule: `exp` and `iat` required, `exp - iat` capped.
-fn check_lifetime(policy: &SingleUse, exp: Option<u64>, iat: Option<u64>) -> Result<(), Error> {
+/// The single-use lifetime rule: `exp` required; `exp - iat` capped, or,
+/// without `iat`, what is left of the token's life (`exp - now`), so that a
+/// record never outlives the cap either way. Returns the earliest moment the
+/// token can have been issued (`iat`, else `exp` minus the cap), which the
+/// replay store compares with the moment its records begin.
+fn check_lifetime(
+    policy: &SingleUse,
+    exp: Option<u64>,
+    iat: Option<u64>,
+    now: u64,
+) -> Result<(u64, u64), Error> {
     let exp = exp.ok_or(Error::MissingClaim(Cow::Borrowed("exp")))?;
-    let iat = iat.ok_or(Error::MissingClaim(Cow::Borrowed("iat")))?;
-    if exp.saturating_sub(iat) > policy.lifetime().as_secs() {
+    let cap = policy.lifetime().as_secs();
+    if exp.saturating_sub(iat.unwrap_or(now)) > cap {
         return Err(Error::LifetimeTooLong);
     }
-    Ok(())
+    Ok((exp, iat.unwrap_or(exp.saturating_sub(cap))))
 }
 
 impl Inner {
@@ -656,8 +666,7 @@ impl Inner {
         now: u64,
     ) -> Result<(), Error> {
         let jti = jti.ok_or(Error::MissingClaim(Cow::Borrowed("jti")))?;
-        check_lifetime(policy, exp, iat)?;
-        let (Some(exp), Some(iat)) = (exp, iat) else { unreachable!("checked by check_lifetime") };
+        let (exp, iat) = check_lifetime(policy, exp, iat, now)?;
         let keep_until = exp.saturating_add(issuer.leeway.as_secs());
         match self.replays.record_use(TokenUse::new(iss, jti, iat, keep_until, now)).await? {
             UseOutcome::First => Ok(()),

@@ -35,8 +35,9 @@ pub const DEFAULT_REVOCATION_RETENTION: Duration = Duration::from_secs(24 * 3600
 /// every later presentation is refused [`Error::Replayed`](crate::Error::Replayed)
 /// until the token expires.
 ///
-/// Single use requires `jti`, `exp` and `iat`, and a lifetime (`exp - iat`)
-/// of at most [`SingleUse::max_lifetime`]: that bound is what keeps the
+/// Single use requires `jti` and `exp`, and a lifetime (`exp - iat`, or
+/// without `iat` what is left of it, `exp - now`) of at most
+/// [`SingleUse::max_lifetime`]: that bound is what keeps the
 /// records finite. Apply it to every token of an issuer with
 /// [`Issuer::single_use`](crate::Issuer::single_use), or to one route with
 /// [`Validator::use_once`](crate::Validator::use_once).

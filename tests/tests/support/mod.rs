@@ -1,0 +1,178 @@
+//! The two demo servers (axum and actix-web) in this process, against one
+//! loopback issuer, and a client that sends both the same requests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokengate::AlgorithmSet;
+use tokengate_examples::config::Config;
+use tokengate_examples::demo::{DEMO_AUDIENCE, DemoIssuer};
+use tokengate_examples::server::{Prepared, prepare};
+use tokengate_examples::{actix_app, axum_app};
+use tokengate_testkit::now;
+
+/// The axum and the actix-web demo servers, trusting the same loopback issuer.
+pub struct Servers {
+    /// The axum server.
+    pub axum: SocketAddr,
+    /// The actix-web server.
+    pub actix: SocketAddr,
+    /// The issuer both trust.
+    pub idp: DemoIssuer,
+    _prepared: (Prepared, Prepared),
+}
+
+async fn prepared(idp: &DemoIssuer, extra: &[(&str, String)]) -> Prepared {
+    let mut vars = vec![
+        ("TOKENGATE_ADDR", "127.0.0.1:0".to_owned()),
+        ("TOKENGATE_ISSUER", idp.issuer().to_owned()),
+        ("TOKENGATE_AUDIENCE", DEMO_AUDIENCE.to_owned()),
+        ("TOKENGATE_INSECURE_HTTP", "1".to_owned()),
+    ];
+    vars.extend(extra.iter().cloned());
+    let config =
+        Config::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
+    prepare(config).await.unwrap()
+}
+
+/// Starts both demo servers (in this process, on 127.0.0.1) with the
+/// issuer's configuration plus `extra` variables, and waits for their keys.
+pub async fn start(extra: &[(&str, String)]) -> Servers {
+    let idp = DemoIssuer::start(AlgorithmSet::ASYMMETRIC).await.unwrap();
+    let (for_axum, for_actix) = (prepared(&idp, extra).await, prepared(&idp, extra).await);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let axum = listener.local_addr().unwrap();
+    tokio::spawn(axum_app::serve(listener, axum_app::router(&for_axum), std::future::pending()));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let actix = listener.local_addr().unwrap();
+    let server = actix_app::server(&for_actix, listener, Duration::from_secs(1)).unwrap();
+    tokio::spawn(server);
+
+    let servers = Servers { axum, actix, idp, _prepared: (for_axum, for_actix) };
+    for addr in [servers.axum, servers.actix] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let token = servers.idp.valid_token();
+        loop {
+            let answer = send(addr, &Request::get("/me").bearer(&token)).await;
+            if answer.status == 200 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "keys never arrived at {addr}: {answer:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    servers
+}
+
+/// A request, sent alike to both servers.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: &'static str,
+    pub path: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<String>,
+}
+
+impl Request {
+    pub fn get(path: &str) -> Self {
+        Request { method: "GET", path: path.to_owned(), headers: Vec::new(), body: None }
+    }
+    pub fn post(path: &str) -> Self {
+        Request { method: "POST", ..Request::get(path) }
+    }
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+    pub fn json(self, body: Value) -> Self {
+        Request { body: Some(body.to_string()), ..self.header("content-type", "application/json") }
+    }
+    pub fn form(self, body: String) -> Self {
+        Request { body: Some(body), ..self.header("content-type", "application/x-www-form-urlencoded") }
+    }
+}
+
+/// What is compared: everything a client can act on.
+#[derive(Debug, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    pub challenge: Option<BTreeMap<String, String>>,
+    pub retry_after: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Value,
+}
+
+/// `Bearer realm="x", error="y"` → {scheme: Bearer, realm: x, error: y}.
+fn attributes(challenge: &str) -> BTreeMap<String, String> {
+    let (scheme, rest) = challenge.split_once(' ').unwrap_or((challenge, ""));
+    let mut map = BTreeMap::from([("scheme".to_owned(), scheme.to_owned())]);
+    let mut rest = rest.trim();
+    while let Some((name, after)) = rest.split_once("=\"") {
+        let end = after.find('"').expect("a closing quote");
+        map.insert(name.trim_start_matches(',').trim().to_owned(), after[..end].to_owned());
+        rest = after[end + 1..].trim();
+    }
+    map
+}
+
+pub async fn send(addr: SocketAddr, request: &Request) -> Answer {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
+    let mut builder = client.request(method, format!("http://{addr}{}", request.path));
+    for (name, value) in &request.headers {
+        builder = builder.header(*name, value);
+    }
+    if let Some(body) = &request.body {
+        builder = builder.body(body.clone());
+    }
+    let response = builder.send().await.unwrap();
+    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    let challenge = header("www-authenticate").map(|c| attributes(&c));
+    let (retry_after, content_type) = (header("retry-after"), header("content-type"));
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer { status, challenge, retry_after, content_type, body }
+}
+
+impl Servers {
+    /// Sends `request` to both servers and asserts identical answers; returns one.
+    pub async fn same(&self, label: &str, request: Request) -> Answer {
+        let axum = send(self.axum, &request).await;
+        let actix = send(self.actix, &request).await;
+        assert_eq!(axum, actix, "{label}: axum (left) and actix (right) differ");
+        axum
+    }
+
+    pub fn token(&self, changes: Value) -> String {
+        let mut claims = json!({
+            "iss": self.idp.issuer(), "aud": DEMO_AUDIENCE, "sub": "alice", "client_id": "app",
+            "jti": "t-1", "iat": now(), "exp": now() + 300, "scope": "profile",
+        });
+        for (name, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                claims.as_object_mut().unwrap().remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        self.idp.key().token(&claims)
+    }
+
+    pub fn with_header(&self, header: Value) -> String {
+        let mut full = self.idp.key().header();
+        full.as_object_mut().unwrap().extend(header.as_object().unwrap().clone());
+        self.idp.key().token_with_header(
+            &full,
+            &json!({ "iss": self.idp.issuer(), "aud": DEMO_AUDIENCE, "exp": now() + 300 }),
+        )
+    }
+}
