@@ -9,40 +9,13 @@
 use std::process::ExitCode;
 
 use tokengate_examples::actix_app::server;
-use tokengate_examples::config::Config;
-use tokengate_examples::server::{SHUTDOWN_GRACE, announce, init_logging, prepare};
+use tokengate_examples::server::{SHUTDOWN_GRACE, Started, announce, start_up};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(2);
-        }
-    };
-    init_logging(&config.log);
-    let addr = config.addr;
-    let prepared = match prepare(config).await {
-        Ok(prepared) => prepared,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(2);
-        }
-    };
-    let listener = match std::net::TcpListener::bind(addr) {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("configuration error: cannot listen on {addr}: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let bound = match listener.local_addr() {
-        Ok(bound) => bound,
-        Err(error) => {
-            eprintln!("cannot read the bound address: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Started { prepared, listener, bound } = match start_up().await {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     // actix-web handles SIGINT/SIGTERM itself: it stops accepting, lets
     // in-flight requests finish within the grace period, then `run` returns.

@@ -13,38 +13,18 @@
 use std::process::ExitCode;
 
 use tokengate_examples::axum_app::{router, serve};
-use tokengate_examples::config::Config;
-use tokengate_examples::server::{SHUTDOWN_GRACE, announce, init_logging, prepare, shutdown_signal};
+use tokengate_examples::server::{SHUTDOWN_GRACE, Started, announce, shutdown_signal, start_up};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(2);
-        }
+    let Started { prepared, listener, bound } = match start_up().await {
+        Ok(started) => started,
+        Err(code) => return code,
     };
-    init_logging(&config.log);
-    let addr = config.addr;
-    let prepared = match prepare(config).await {
-        Ok(prepared) => prepared,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(2);
-        }
-    };
-    let listener = match tokio::net::TcpListener::bind(addr).await {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("configuration error: cannot listen on {addr}: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let bound = match listener.local_addr() {
-        Ok(bound) => bound,
-        Err(error) => {
-            eprintln!("cannot read the bound address: {error}");
+            eprintln!("cannot use the listener: {error}");
             return ExitCode::FAILURE;
         }
     };

@@ -9,13 +9,14 @@
 //! * `app+gate`: the same app behind `TokenGate`, the handler reading `Auth`.
 //!
 //! The middleware's added cost is `app+gate - app - validator`, printed after
-//! the run from criterion's estimates (means).
+//! the run from criterion's estimates.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use actix_web::{App, HttpResponse, test, web};
 use criterion::Criterion;
+
+mod common;
 use serde_json::json;
 use tokengate::actix::{Auth, TokenGate};
 use tokengate::{Algorithm, Issuer, KeySet, StandardClaims, Validator};
@@ -78,22 +79,13 @@ fn bench(c: &mut Criterion) {
 }
 
 fn print_added_cost() {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("criterion");
-    let mean = |group: &str, name: &str| -> Option<f64> {
-        let text = std::fs::read_to_string(dir.join(group).join(name).join("new/estimates.json")).ok()?;
-        serde_json::from_str::<serde_json::Value>(&text).ok()?["mean"]["point_estimate"].as_f64()
-    };
+    let mean = common::estimate;
     println!("\nactix middleware: added cost per request (app+gate - app - validator)");
     for alg in ALGORITHMS {
         let group = format!("actix-{alg}");
-        let (Some(validator), Some(app), Some(gated)) = (
-            mean(&group, "validator"),
-            mean(&group, "app"),
-            mean(&group, "app%2Bgate").or(mean(&group, "app+gate")),
-        ) else {
+        let (Some(validator), Some(app), Some(gated)) =
+            (mean(&group, "validator"), mean(&group, "app"), mean(&group, "app+gate"))
+        else {
             continue;
         };
         let added = gated - app - validator;

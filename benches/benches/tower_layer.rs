@@ -20,11 +20,12 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use criterion::Criterion;
+
+mod common;
 use http::{Request, Response};
 use serde_json::json;
 use tokengate::{Algorithm, Issuer, KeySet, StandardClaims, Validator, Verified};
@@ -123,18 +124,7 @@ fn bench(c: &mut Criterion) {
 }
 
 fn print_added_cost() {
-    let dir = std::env::var_os("CRITERION_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-        target.join("criterion")
-    });
-    let mean = |group: &str, name: &str| -> Option<f64> {
-        let text = std::fs::read_to_string(dir.join(group).join(name).join("new/estimates.json")).ok()?;
-        let estimates = serde_json::from_str::<serde_json::Value>(&text).ok()?;
-        // The figure criterion prints: the slope when it has one, else the mean.
-        estimates["slope"]["point_estimate"].as_f64().or_else(|| estimates["mean"]["point_estimate"].as_f64())
-    };
+    let mean = common::estimate;
     println!("\nthe Tower layer's added cost per request (criterion's estimates)");
     println!(
         "{:<6} {:>12} {:>12} {:>20} {:>14} {:>18} {:>14}",

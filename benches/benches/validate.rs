@@ -15,7 +15,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -23,6 +22,8 @@ use aws_lc_rs::{hmac, signature};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::Criterion;
+
+mod common;
 use serde_json::json;
 use tokengate::{Algorithm, Issuer, KeySet, StandardClaims, Validator};
 use tokengate_testkit::{SigningKey, now};
@@ -155,17 +156,8 @@ fn bench(c: &mut Criterion) {
 /// Prints each implementation's mean as a ratio to the floor, from the
 /// estimates criterion just wrote.
 fn print_ratios() {
-    let dir = std::env::var_os("CRITERION_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-        target.join("criterion")
-    });
-    let mean = |group: &str, name: &str| -> Option<f64> {
-        let text = std::fs::read_to_string(dir.join(group).join(name).join("new/estimates.json")).ok()?;
-        serde_json::from_str::<serde_json::Value>(&text).ok()?["mean"]["point_estimate"].as_f64()
-    };
-    println!("\nratio to the signature floor (mean time; lower is better)");
+    let mean = common::estimate;
+    println!("\nratio to the signature floor (criterion's estimates; lower is better)");
     println!(
         "{:<8} {:>12} {:>14} {:>12} {:>14} {:>12}",
         "alg", "floor", "jsonwebtoken", "ratio", "tokengate", "ratio"

@@ -69,6 +69,37 @@ pub async fn prepare(config: Config) -> Result<Prepared, ConfigError> {
     Ok(Prepared { config, trusted, validator, metadata, demo })
 }
 
+/// What a demo server has before it serves: the prepared API, and its
+/// listener bound to `TOKENGATE_ADDR`.
+#[derive(Debug)]
+pub struct Started {
+    /// The validator, metadata and demo issuer.
+    pub prepared: Prepared,
+    /// The bound listener (non-blocking, ready for any runtime).
+    pub listener: std::net::TcpListener,
+    /// The address as bound (port `0` resolved).
+    pub bound: SocketAddr,
+}
+
+/// Everything before serving, for every demo: configuration from the
+/// environment, logging, [`prepare`], and binding. A failure has already
+/// been printed as one line on stderr; the error is the exit code to use.
+pub async fn start_up() -> Result<Started, std::process::ExitCode> {
+    let fail = |message: String, code: u8| {
+        eprintln!("{message}");
+        std::process::ExitCode::from(code)
+    };
+    let config = Config::from_env().map_err(|e| fail(e.to_string(), 2))?;
+    init_logging(&config.log);
+    let addr = config.addr;
+    let prepared = prepare(config).await.map_err(|e| fail(e.to_string(), 2))?;
+    let listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| fail(format!("configuration error: cannot listen on {addr}: {e}"), 2))?;
+    listener.set_nonblocking(true).map_err(|e| fail(format!("cannot configure the listener: {e}"), 1))?;
+    let bound = listener.local_addr().map_err(|e| fail(format!("cannot read the bound address: {e}"), 1))?;
+    Ok(Started { prepared, listener, bound })
+}
+
 /// Logs to stderr with `filter` (tracing `EnvFilter` syntax, already checked
 /// by [`Config`]). Stdout is kept for the `listening on` line and the demo's
 /// `curl` lines.

@@ -176,3 +176,73 @@ impl Servers {
         )
     }
 }
+
+/// The axum and the actix-web demo servers trusting an issuer the test runs
+/// itself (e.g. a real OpenID Provider), configured like a user would:
+/// `TOKENGATE_ISSUER` and `TOKENGATE_AUDIENCE` only, keys by discovery.
+pub struct ServersFor {
+    /// The axum server.
+    pub axum: SocketAddr,
+    /// The actix-web server.
+    pub actix: SocketAddr,
+    _prepared: (Prepared, Prepared),
+}
+
+async fn prepared_for(issuer: &str, audience: &str, extra: &[(&str, String)]) -> Prepared {
+    let mut vars = vec![
+        ("TOKENGATE_ADDR", "127.0.0.1:0".to_owned()),
+        ("TOKENGATE_ISSUER", issuer.to_owned()),
+        ("TOKENGATE_AUDIENCE", audience.to_owned()),
+        ("TOKENGATE_INSECURE_HTTP", "1".to_owned()),
+    ];
+    vars.extend(extra.iter().cloned());
+    let config =
+        Config::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
+    prepare(config).await.unwrap()
+}
+
+/// Starts both demo servers (in this process, on 127.0.0.1) trusting
+/// `issuer` (OpenID Connect discovery, loopback `http://` allowed) for
+/// `audience`, plus `extra` variables. Does not wait for the keys: the
+/// caller has the only tokens that can tell (until then, 503).
+pub async fn start_for(issuer: &str, audience: &str, extra: &[(&str, String)]) -> ServersFor {
+    let (for_axum, for_actix) =
+        (prepared_for(issuer, audience, extra).await, prepared_for(issuer, audience, extra).await);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let axum = listener.local_addr().unwrap();
+    tokio::spawn(axum_app::serve(listener, axum_app::router(&for_axum), std::future::pending()));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let actix = listener.local_addr().unwrap();
+    let server = actix_app::server(&for_actix, listener, Duration::from_secs(1)).unwrap();
+    tokio::spawn(server);
+
+    ServersFor { axum, actix, _prepared: (for_axum, for_actix) }
+}
+
+impl ServersFor {
+    /// Sends `request` to both servers and asserts identical answers; returns one.
+    pub async fn same(&self, label: &str, request: Request) -> Answer {
+        let axum = send(self.axum, &request).await;
+        let actix = send(self.actix, &request).await;
+        assert_eq!(axum, actix, "{label}: axum (left) and actix (right) differ");
+        axum
+    }
+
+    /// Waits (at most 10 s) until both servers accept `token` on `/me`,
+    /// i.e. until they have fetched the issuer's keys.
+    pub async fn wait_for_keys(&self, token: &str) {
+        for addr in [self.axum, self.actix] {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let answer = send(addr, &Request::get("/me").bearer(token)).await;
+                if answer.status == 200 {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "keys never arrived at {addr}: {answer:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
