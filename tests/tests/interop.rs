@@ -18,10 +18,13 @@
 //! packages, each test prints why and skips; with
 //! `TOKENGATE_REQUIRE_INTEROP=1` (set in CI) it fails instead.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
+use support::oidc::OpenIdProvider;
 use tokengate::{Algorithm, Error, Issuer, KeySet, StandardClaims, Validator};
 use tokengate_testkit::{SigningKey, b64, now};
 use tokengate_tests::{AUD, ISS, block_on};
@@ -475,90 +478,6 @@ fn testkit_keys_round_trip_through_their_formats() {
 // ---------------------------------------------------------------------------
 // A real OpenID Provider
 // ---------------------------------------------------------------------------
-
-/// `oidc-provider` running `tests/interop/oidc_provider.mjs`; killed on drop.
-struct OpenIdProvider {
-    child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-    issuer: String,
-}
-
-impl OpenIdProvider {
-    fn start() -> Result<OpenIdProvider, String> {
-        let dir = interop_dir();
-        if !dir.join("node_modules/oidc-provider").exists() {
-            return Err(
-                "tests/interop/node_modules/oidc-provider is missing: run tests/interop/install.sh".into()
-            );
-        }
-        let mut child = Command::new("node")
-            .arg(dir.join("oidc_provider.mjs"))
-            .current_dir(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start node: {e}"))?;
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead as _;
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut provider = OpenIdProvider { child, lines, issuer: String::new() };
-        let line = provider.wait_for("listening on ");
-        provider.issuer = line.trim_start_matches("listening on ").to_owned();
-        Ok(provider)
-    }
-
-    /// The next stdout line starting with `prefix` (other lines are notices).
-    fn wait_for(&self, prefix: &str) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line =
-                self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("oidc-provider: no `{prefix}` line"));
-            if line.starts_with(prefix) {
-                return line;
-            }
-        }
-    }
-
-    /// Adds a new signing key in front of the old ones; its `kid`.
-    fn rotate(&mut self) -> String {
-        use std::io::Write as _;
-        let stdin = self.child.stdin.as_mut().unwrap();
-        stdin.write_all(b"rotate\n").unwrap();
-        stdin.flush().unwrap();
-        self.wait_for("rotated ").trim_start_matches("rotated ").to_owned()
-    }
-
-    /// A client-credentials access token for `https://api.test` with `scope`.
-    async fn token(&self, scope: &str) -> String {
-        let response = reqwest::Client::new()
-            .post(format!("{}/token", self.issuer))
-            .basic_auth("svc", Some("svc-secret"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("grant_type=client_credentials&scope={scope}&resource=https%3A%2F%2Fapi.test"))
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "token endpoint: {}", response.status());
-        let body: Value = response.json().await.unwrap();
-        body["access_token"].as_str().expect("an access token").to_owned()
-    }
-}
-
-impl Drop for OpenIdProvider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn jose_header(token: &str) -> Value {
     use base64::Engine as _;

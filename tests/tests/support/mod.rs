@@ -2,6 +2,8 @@
 //! loopback issuer, and a client that sends both the same requests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod oidc;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
