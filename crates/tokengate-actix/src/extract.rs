@@ -8,7 +8,7 @@ use std::ops::Deref;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use tokengate_core::{Error, ScopeRequirement, Scopes, StandardClaims, Validator, Verified};
+use tokengate_core::{Error, Scopes, StandardClaims, Validator, Verified};
 
 use crate::middleware::{Gate, NO_GATE};
 use crate::render::{misconfigured, refusal_response};
@@ -59,22 +59,9 @@ impl FromRequest for TokenScopes {
     }
 }
 
-/// Scopes a route requires, as a type: `impl ScopeSpec for Admin { const SCOPES: &'static [&'static str] = &["admin"]; }`.
-pub trait ScopeSpec {
-    /// The scopes.
-    const SCOPES: &'static [&'static str];
-    /// `true`: any one of them is enough; `false` (default): all are needed.
-    const ANY: bool = false;
-
-    /// The requirement these constants describe.
-    fn requirement() -> ScopeRequirement {
-        if Self::ANY {
-            ScopeRequirement::any_of(Self::SCOPES)
-        } else {
-            ScopeRequirement::all_of(Self::SCOPES)
-        }
-    }
-}
+/// A scope requirement named by a type, for [`RequireScopes`] (shared with
+/// the Tower adapter).
+pub use tokengate_core::ScopeSpec;
 
 /// The verified token, once the scopes of `Spec` are granted; 403
 /// `insufficient_scope` (with the `scope` attribute) otherwise.
@@ -91,12 +78,13 @@ impl<Spec: ScopeSpec + 'static, C: Clone + 'static> FromRequest for RequireScope
     type Future = Ready<Result<Self, AuthRejection>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(verified::<C>(request).and_then(|verified| match verified.require(&Spec::requirement()) {
-            Ok(()) => Ok(RequireScopes(verified, PhantomData)),
-            Err(error) => {
-                let validator = request.extensions().get::<Gate>().map(|gate| gate.validator.clone());
-                Err(AuthRejection::refused(error, validator.expect("verified implies a gate")))
+        ready(verified::<C>(request).and_then(|verified| {
+            if Spec::is_met_by(verified.scopes()) {
+                return Ok(RequireScopes(verified, PhantomData));
             }
+            let validator = request.extensions().get::<Gate>().map(|gate| gate.validator.clone());
+            let error = Error::InsufficientScope(Spec::requirement());
+            Err(AuthRejection::refused(error, validator.expect("verified implies a gate")))
         }))
     }
 }

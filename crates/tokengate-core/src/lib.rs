@@ -51,7 +51,7 @@ pub use keys::{
     Key, KeyError, KeySet, KeySource, KeysFuture, KeysUnavailable, MIN_RSA_BITS, RefreshReason, SkippedKey,
     StaticKeys,
 };
-pub use scopes::{ScopeRequirement, Scopes};
+pub use scopes::{ScopeRequirement, ScopeSpec, Scopes};
 pub use store::{
     DEFAULT_REPLAY_CAPACITY, DEFAULT_REVOCATION_CAPACITY, DEFAULT_REVOCATION_RETENTION,
     DEFAULT_SINGLE_USE_MAX_LIFETIME, MemoryReplayStore, MemoryRevocationStore, RecordKey, RecordKind,

@@ -121,6 +121,44 @@ impl fmt::Display for ScopeRequirement {
     }
 }
 
+/// A scope requirement named by a type, for the adapters' route-level
+/// extractors (`RequireScopes<Spec>` in axum and actix-web alike).
+///
+/// ```
+/// use tokengate_core::ScopeSpec;
+/// /// Either scope lets a client read orders.
+/// struct ReadOrders;
+/// impl ScopeSpec for ReadOrders {
+///     const SCOPES: &'static [&'static str] = &["orders:read", "orders:admin"];
+///     const ANY: bool = true;
+/// }
+/// ```
+pub trait ScopeSpec: Send + Sync + 'static {
+    /// The scopes involved.
+    const SCOPES: &'static [&'static str];
+    /// `false` (default): every scope of [`ScopeSpec::SCOPES`] is needed;
+    /// `true`: any one of them is enough.
+    const ANY: bool = false;
+
+    /// The requirement as a [`ScopeRequirement`].
+    fn requirement() -> ScopeRequirement {
+        if Self::ANY {
+            ScopeRequirement::any_of(Self::SCOPES)
+        } else {
+            ScopeRequirement::all_of(Self::SCOPES)
+        }
+    }
+
+    /// Whether `granted` satisfies the requirement (without allocating).
+    fn is_met_by(granted: &Scopes) -> bool {
+        if Self::ANY {
+            Self::SCOPES.iter().any(|scope| granted.contains(scope))
+        } else {
+            Self::SCOPES.iter().all(|scope| granted.contains(scope))
+        }
+    }
+}
+
 fn collect<I, S>(scopes: I) -> Box<[Box<str>]>
 where
     I: IntoIterator<Item = S>,

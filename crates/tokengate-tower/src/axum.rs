@@ -57,7 +57,7 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{Extensions, StatusCode, header};
-use tokengate_core::{Error, Refusal, ScopeRequirement, Scopes, StandardClaims, Verified};
+use tokengate_core::{Error, Refusal, Scopes, StandardClaims, Verified};
 
 use crate::gate::{Gate, Missing};
 use crate::render::refusal_response;
@@ -185,42 +185,9 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for TokenScopes {
     }
 }
 
-/// A scope requirement named by a type, for [`RequireScopes`].
-///
-/// ```
-/// use tokengate_tower::axum::ScopeSpec;
-/// /// Either scope lets a client read orders.
-/// struct ReadOrders;
-/// impl ScopeSpec for ReadOrders {
-///     const SCOPES: &'static [&'static str] = &["orders:read", "orders:admin"];
-///     const ANY: bool = true;
-/// }
-/// ```
-pub trait ScopeSpec: Send + Sync + 'static {
-    /// The scopes involved.
-    const SCOPES: &'static [&'static str];
-    /// `false` (default): every scope of [`ScopeSpec::SCOPES`] is needed;
-    /// `true`: any one of them is enough.
-    const ANY: bool = false;
-
-    /// The requirement as a [`ScopeRequirement`].
-    fn requirement() -> ScopeRequirement {
-        if Self::ANY {
-            ScopeRequirement::any_of(Self::SCOPES)
-        } else {
-            ScopeRequirement::all_of(Self::SCOPES)
-        }
-    }
-
-    /// Whether `granted` satisfies the requirement (without allocating).
-    fn is_met_by(granted: &Scopes) -> bool {
-        if Self::ANY {
-            Self::SCOPES.iter().any(|scope| granted.contains(scope))
-        } else {
-            Self::SCOPES.iter().all(|scope| granted.contains(scope))
-        }
-    }
-}
+/// A scope requirement named by a type, for [`RequireScopes`] (shared with
+/// the actix-web adapter).
+pub use tokengate_core::ScopeSpec;
 
 /// The request's verified token, extracted only if it grants the scopes of
 /// `Spec`: otherwise `403 insufficient_scope` with the `scope` attribute
