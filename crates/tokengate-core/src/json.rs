@@ -27,11 +27,14 @@ pub(crate) struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 impl<'a> Members<'a> {
     /// Parses `json` as an object with unique member names at every depth.
     pub(crate) fn parse(json: &'a [u8]) -> Result<Members<'a>, ObjectError> {
+        // UTF-8 is checked once here; parsing from `&str` then spares
+        // `serde_json` re-checking every raw value it hands back.
+        let json = std::str::from_utf8(json).map_err(|_| ObjectError::Invalid)?;
         Members::parse_at(json, 0)
     }
 
-    fn parse_at(json: &'a [u8], depth: usize) -> Result<Members<'a>, ObjectError> {
-        let members: Members<'a> = serde_json::from_slice(json).map_err(|_| ObjectError::Invalid)?;
+    fn parse_at(json: &'a str, depth: usize) -> Result<Members<'a>, ObjectError> {
+        let members: Members<'a> = serde_json::from_str(json).map_err(|_| ObjectError::Invalid)?;
         members.check_unique()?;
         for (_, value) in &members.0 {
             check_nested(value, depth + 1)?;
@@ -68,7 +71,8 @@ const MAX_DEPTH: usize = 32;
 /// Checks objects and arrays inside a member's value. Each level is parsed
 /// separately, so the depth is bounded here, not by `serde_json`.
 fn check_nested(value: &RawValue, depth: usize) -> Result<(), ObjectError> {
-    let bytes = value.get().as_bytes();
+    let text = value.get();
+    let bytes = text.as_bytes();
     // An array holding no object and no array (e.g. `aud`, `scp`) cannot
     // repeat a member name; skip parsing it again.
     if bytes.first() == Some(&b'[') && !bytes[1..].iter().any(|b| matches!(b, b'[' | b'{')) {
@@ -76,9 +80,9 @@ fn check_nested(value: &RawValue, depth: usize) -> Result<(), ObjectError> {
     }
     match bytes.first() {
         Some(b'{' | b'[') if depth > MAX_DEPTH => Err(ObjectError::Invalid),
-        Some(b'{') => Members::parse_at(bytes, depth).map(drop),
+        Some(b'{') => Members::parse_at(text, depth).map(drop),
         Some(b'[') => {
-            let items: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|_| ObjectError::Invalid)?;
+            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| ObjectError::Invalid)?;
             items.into_iter().try_for_each(|item| check_nested(item, depth + 1))
         }
         _ => Ok(()),

@@ -379,7 +379,9 @@ impl Validator {
 
         let now = inner.clock.now();
         let registered = issuer.check_claims(&claims, now)?;
-        let typed = serde_json::from_slice(&jws.payload).map_err(|_| Error::UnexpectedClaims)?;
+        // The payload is valid UTF-8: `RawClaims::parse` checked it.
+        let payload = std::str::from_utf8(&jws.payload).map_err(|_| Error::UnexpectedClaims)?;
+        let typed = serde_json::from_str(payload).map_err(|_| Error::UnexpectedClaims)?;
 
         // Last, so that no refusal above spends a single-use token.
         let iss = registered.issuer.as_deref().unwrap_or("");
