@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokengate::jwks::JwksSource;
 use tokengate::redis::RedisStore;
-use tokengate::{Error, Issuer, Revoke, ScopeRequirement, SingleUse, StandardClaims, Validator, Verified};
+use tokengate::{
+    Error, Issuer, Revoke, RevokeError, ScopeRequirement, SingleUse, StandardClaims, Validator, Verified,
+};
 
 use crate::config::{Config, ConfigError, Trust};
 
@@ -241,10 +243,14 @@ pub async fn revoke(
         (None, Some(sub)) if !sub.is_empty() => (Revoke::subject(&sub), json!({ "ok": true, "sub": sub })),
         _ => return Err(Failure::BadBody(EXPECTED)),
     };
-    validator.revoke(&revocation).await.map_err(|error| match error.retry_after() {
+    validator.revoke(&revocation).await.map_err(|error| match error {
         // The store could not record it: 503, like any store outage.
-        Some(retry_after) => Failure::Refused(Error::StoreUnavailable { retry_after }),
-        None => Failure::Refused(Error::UntrustedIssuer),
+        RevokeError::Store(_) => Failure::Refused(Error::StoreUnavailable {
+            retry_after: error.retry_after().unwrap_or(Duration::from_secs(1)),
+        }),
+        // The demo trusts exactly one issuer, so it never has to name one;
+        // a validator trusting several would take it from the request.
+        _ => Failure::Refused(Error::UntrustedIssuer),
     })?;
     Ok(answer)
 }

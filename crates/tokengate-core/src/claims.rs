@@ -26,7 +26,7 @@ pub(crate) struct RawClaims<'p> {
 }
 
 impl<'p> RawClaims<'p> {
-    pub(crate) fn parse(payload: &'p [u8]) -> Result<Self, Error> {
+    pub(crate) fn parse(payload: &'p str) -> Result<Self, Error> {
         Members::parse(payload)
             .map(|members| RawClaims { members })
             .map_err(|e| object_error(e, Part::Claims))
@@ -202,7 +202,7 @@ mod tests {
     use super::*;
 
     fn claims(json: &str) -> RawClaims<'_> {
-        RawClaims::parse(json.as_bytes()).unwrap()
+        RawClaims::parse(json).unwrap()
     }
 
     #[test]

@@ -241,8 +241,9 @@ impl Issuer {
     /// Makes **every** token of this issuer single-use, on every route: its
     /// `jti` is accepted once and refused [`Error::Replayed`](crate::Error::Replayed)
     /// afterwards until it expires, in every validator sharing the
-    /// [`ReplayStore`](crate::ReplayStore). `jti`, `exp` and `iat` become
-    /// required, and the lifetime `exp - iat` is capped by `policy`.
+    /// [`ReplayStore`](crate::ReplayStore). `jti` and `exp` become required,
+    /// and the lifetime (`exp - iat`, or without `iat` what is left of it) is
+    /// capped by `policy`.
     ///
     /// The default is reusable until expiry. To make one route single-use
     /// (and check its scope before the token is spent), leave the issuer

@@ -26,10 +26,9 @@ pub(crate) struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'a> Members<'a> {
     /// Parses `json` as an object with unique member names at every depth.
-    pub(crate) fn parse(json: &'a [u8]) -> Result<Members<'a>, ObjectError> {
-        // UTF-8 is checked once here; parsing from `&str` then spares
-        // `serde_json` re-checking every raw value it hands back.
-        let json = std::str::from_utf8(json).map_err(|_| ObjectError::Invalid)?;
+    /// (`&str`, not bytes: the caller checks UTF-8 once per document, and
+    /// `serde_json` then need not re-check every raw value it hands back.)
+    pub(crate) fn parse(json: &'a str) -> Result<Members<'a>, ObjectError> {
         Members::parse_at(json, 0)
     }
 
@@ -150,28 +149,28 @@ mod tests {
 
     #[test]
     fn duplicates_are_refused_at_every_depth() {
-        assert!(Members::parse(br#"{"a":1,"b":{"c":[{"d":1,"e":2}]}}"#).is_ok());
-        assert_eq!(Members::parse(br#"{"a":1,"a":2}"#).err(), Some(ObjectError::DuplicateMember));
-        assert_eq!(Members::parse(br#"{"a":1,"\u0061":2}"#).err(), Some(ObjectError::DuplicateMember));
-        assert_eq!(Members::parse(br#"{"x":{"c":1,"c":1}}"#).err(), Some(ObjectError::DuplicateMember));
-        assert_eq!(Members::parse(br#"{"x":[1,{"c":1,"c":1}]}"#).err(), Some(ObjectError::DuplicateMember));
+        assert!(Members::parse(r#"{"a":1,"b":{"c":[{"d":1,"e":2}]}}"#).is_ok());
+        assert_eq!(Members::parse(r#"{"a":1,"a":2}"#).err(), Some(ObjectError::DuplicateMember));
+        assert_eq!(Members::parse(r#"{"a":1,"\u0061":2}"#).err(), Some(ObjectError::DuplicateMember));
+        assert_eq!(Members::parse(r#"{"x":{"c":1,"c":1}}"#).err(), Some(ObjectError::DuplicateMember));
+        assert_eq!(Members::parse(r#"{"x":[1,{"c":1,"c":1}]}"#).err(), Some(ObjectError::DuplicateMember));
         let many: String =
             format!("{{{}\"k0\":0}}", (0..40).map(|i| format!("\"k{i}\":0,")).collect::<String>());
-        assert_eq!(Members::parse(many.as_bytes()).err(), Some(ObjectError::DuplicateMember));
+        assert_eq!(Members::parse(&many).err(), Some(ObjectError::DuplicateMember));
     }
 
     #[test]
     fn non_objects_and_deep_nesting_are_invalid() {
-        for bad in [&b"[]"[..], b"1", b"\"s\"", b"{", b"", b"{\"a\":1} x"] {
+        for bad in ["[]", "1", "\"s\"", "{", "", "{\"a\":1} x"] {
             assert_eq!(Members::parse(bad).err(), Some(ObjectError::Invalid), "{bad:?}");
         }
         for depth in [40, 200, 100_000] {
             let deep = format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
-            assert_eq!(Members::parse(deep.as_bytes()).err(), Some(ObjectError::Invalid), "{depth}");
+            assert_eq!(Members::parse(&deep).err(), Some(ObjectError::Invalid), "{depth}");
             let deep = format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
-            assert_eq!(Members::parse(deep.as_bytes()).err(), Some(ObjectError::Invalid), "{depth}");
+            assert_eq!(Members::parse(&deep).err(), Some(ObjectError::Invalid), "{depth}");
         }
         let fine = format!("{{\"a\":{}{}}}", "[".repeat(30), "]".repeat(30));
-        assert!(Members::parse(fine.as_bytes()).is_ok());
+        assert!(Members::parse(&fine).is_ok());
     }
 }

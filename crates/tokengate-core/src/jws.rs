@@ -31,7 +31,8 @@ pub(crate) struct Jws<'t> {
     /// `BASE64URL(header) || '.' || BASE64URL(payload)`: what was signed.
     pub(crate) signing_input: &'t [u8],
     pub(crate) header: Header,
-    pub(crate) payload: Vec<u8>,
+    /// The claims set's JSON text (checked to be UTF-8, once).
+    pub(crate) payload: String,
     pub(crate) signature: Vec<u8>,
 }
 
@@ -64,23 +65,27 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, Error> {
     if signature.is_empty() {
         return Err(malformed(TokenProblem::MissingSignature));
     }
-    let header_json = decode(header, Part::Header)?;
-    let header = parse_header(&header_json)?;
+    let header = parse_header(&decode_json(header, Part::Header)?)?;
     Ok(Jws {
         signing_input: &bytes[..bytes.len() - signature.len() - 1],
         header,
-        payload: decode(payload, Part::Claims)?,
+        payload: decode_json(payload, Part::Claims)?,
         signature: decode(signature, Part::Signature)?,
     })
 }
 
 /// Canonical unpadded base64url only: no padding, no `+`/`/`, no non-zero
 /// trailing bits (the `base64` engine refuses all three).
+/// A JSON segment: decoded, then checked to be UTF-8 (the only check of it).
+fn decode_json(segment: &str, part: Part) -> Result<String, Error> {
+    String::from_utf8(decode(segment, part)?).map_err(|_| malformed(TokenProblem::InvalidJson(part)))
+}
+
 fn decode(segment: &str, part: Part) -> Result<Vec<u8>, Error> {
     URL_SAFE_NO_PAD.decode(segment).map_err(|_| malformed(TokenProblem::NonCanonicalBase64(part)))
 }
 
-fn parse_header(json: &[u8]) -> Result<Header, Error> {
+fn parse_header(json: &str) -> Result<Header, Error> {
     let members = Members::parse(json).map_err(|e| object_error(e, Part::Header))?;
     let string = |name: &'static str| -> Result<Option<Cow<'_, str>>, Error> {
         members

@@ -379,9 +379,7 @@ impl Validator {
 
         let now = inner.clock.now();
         let registered = issuer.check_claims(&claims, now)?;
-        // The payload is valid UTF-8: `RawClaims::parse` checked it.
-        let payload = std::str::from_utf8(&jws.payload).map_err(|_| Error::UnexpectedClaims)?;
-        let typed = serde_json::from_str(payload).map_err(|_| Error::UnexpectedClaims)?;
+        let typed = serde_json::from_str(&jws.payload).map_err(|_| Error::UnexpectedClaims)?;
 
         // Last, so that no refusal above spends a single-use token.
         let iss = registered.issuer.as_deref().unwrap_or("");
@@ -446,9 +444,9 @@ impl Validator {
     /// usually, after the route's scope check, so that a token lacking the
     /// scope is not spent).
     ///
-    /// Refuses with [`Error::MissingClaim`] without `jti`, `exp` or `iat`,
-    /// [`Error::LifetimeTooLong`] when `exp - iat` exceeds the policy's
-    /// maximum, [`Error::Replayed`] when the token (same `iss` and `jti`) was
+    /// Refuses with [`Error::MissingClaim`] without `jti` or `exp`,
+    /// [`Error::LifetimeTooLong`] when the token's lifetime (`exp - iat`, or
+    /// without `iat` what is left of it) exceeds the policy's maximum, [`Error::Replayed`] when the token (same `iss` and `jti`) was
     /// spent before and has not expired, [`Error::PossiblyReplayed`] when it
     /// was issued before the store's records begin, and 503
     /// ([`Error::StoreUnavailable`], [`Error::ReplayStoreFull`]) when the store

@@ -178,7 +178,7 @@ impl MemoryReplayStore {
             *until = token.keep_until;
             return Ok(UseOutcome::First);
         }
-        if !inner.reserve(now, &mut shard)? {
+        if !inner.reserve(now, &mut shard) {
             return Err(StoreError::Full { retry_after: inner.retry_after(now) });
         }
         shard.records.insert(key, token.keep_until);
@@ -205,12 +205,12 @@ impl ReplayInner {
 
     /// Takes one unit of capacity; when none is left, drops expired records
     /// everywhere (once per clock second at most) and tries again.
-    fn reserve(&self, now: u64, current: &mut Shard) -> Result<bool, StoreError> {
+    fn reserve(&self, now: u64, current: &mut Shard) -> bool {
         if self.take_slot() {
-            return Ok(true);
+            return true;
         }
         if now < self.full_until.load(Ordering::Acquire) {
-            return Ok(false);
+            return false;
         }
         // Full: sweep this shard (already locked) and the others, one lock at a time.
         self.sweep(current, now);
@@ -223,7 +223,7 @@ impl ReplayInner {
             earliest = earliest.min(other.records.values().copied().min().unwrap_or(u64::MAX));
         }
         if self.take_slot() {
-            return Ok(true);
+            return true;
         }
         // No scan again before the earliest record expires (or one second).
         let until = if earliest == u64::MAX { now + 1 } else { earliest.max(now + 1) };
@@ -232,7 +232,7 @@ impl ReplayInner {
             capacity = self.capacity,
             "single-use record store is full: new single-use tokens are refused until records expire"
         );
-        Ok(false)
+        false
     }
 
     fn take_slot(&self) -> bool {

@@ -213,7 +213,8 @@ pub struct TokenUse<'a> {
     pub issuer: &'a str,
     /// The token's `jti`.
     pub token_id: &'a str,
-    /// The token's `iat`.
+    /// The token's `iat`; without one, the earliest moment it can have been
+    /// issued under the single-use lifetime cap (`exp` minus the cap).
     pub issued_at: u64,
     /// Until when the record must be kept: the token's `exp` plus the
     /// issuer's leeway, the moment the token is refused as expired anyway.
