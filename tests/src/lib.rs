@@ -29,15 +29,20 @@ pub fn good_claims() -> Value {
 
 /// `good_claims()` with `changes` merged in (`null` removes a member).
 pub fn claims_with(changes: Value) -> Value {
-    let mut claims = good_claims();
+    merged(good_claims(), &changes)
+}
+
+/// The object `base` with the members of `changes` set (`null` removes one).
+pub fn merged(mut base: Value, changes: &Value) -> Value {
+    let object = base.as_object_mut().expect("an object to change");
     for (name, value) in changes.as_object().expect("an object of changes") {
         if value.is_null() {
-            claims.as_object_mut().unwrap().remove(name);
+            object.remove(name);
         } else {
-            claims[name] = value.clone();
+            object.insert(name.clone(), value.clone());
         }
     }
-    claims
+    base
 }
 
 /// An issuer trusting `keys` for `algorithms`, with the test audience.

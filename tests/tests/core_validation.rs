@@ -368,7 +368,10 @@ fn audience_as_string_or_array_required_and_typed() {
             .keys(KeySet::new([key.verification_key()])),
     );
     assert!(check(&waived, &missing).is_ok());
-    assert!(check(&waived, &key.token(&claims_with(json!({ "aud": 7 })))).is_err());
+    let mistyped = key.token(&claims_with(json!({ "aud": 7 })));
+    let expected =
+        Error::InvalidClaim { claim: Cow::Borrowed("aud"), expected: "a string or an array of strings" };
+    assert_refused(check(&waived, &mistyped), expected, 401, INVALID, &mistyped);
 }
 
 #[test]

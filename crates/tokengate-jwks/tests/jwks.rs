@@ -13,7 +13,7 @@ use support::{Mode, TestIssuer, eventually, forged_token, init_tracing, token, v
 use tokengate_core::{
     Clock as _, Error, KeySource as _, ManualClock, RefreshReason, StandardClaims, Validator,
 };
-use tokengate_jwks::{JwksError, JwksSource};
+use tokengate_jwks::{JwksBuilder, JwksError, JwksSource};
 use tokengate_testkit::jwk_set;
 use tokio::task::JoinSet;
 
@@ -21,14 +21,15 @@ async fn validate(validator: &Validator, token: &str) -> Result<(), Error> {
     validator.validate_token::<StandardClaims>(token).await.map(|_| ())
 }
 
+/// A source on `issuer`'s JWK Set URL (loopback http allowed) with `clock`.
+fn source_on(issuer: &TestIssuer, clock: &ManualClock) -> JwksBuilder {
+    JwksSource::from_url(&issuer.jwks_url()).allow_http_loopback(true).clock(clock.clone())
+}
+
 /// A source on `issuer`'s JWK Set URL, with the given clock, whose
 /// start-up fetch has completed (and was the only one).
 async fn ready_source(issuer: &TestIssuer, clock: &ManualClock) -> JwksSource {
-    let source = JwksSource::from_url(&issuer.jwks_url())
-        .allow_http_loopback(true)
-        .clock(clock.clone())
-        .build()
-        .expect("build");
+    let source = source_on(&issuer, &clock).build().expect("build");
     // Joins the start-up fetch (or sees its keys); never starts another.
     source.refresh(RefreshReason::NoKeysYet).await.expect("first fetch");
     assert_eq!(issuer.jwks_hits(), 1);
@@ -44,11 +45,7 @@ async fn cold_cache_1000_concurrent_validations_cause_exactly_one_fetch() {
     server.set_delay(Duration::from_millis(300));
     let clock = ManualClock::starting_now();
     let iss = server.base();
-    let source = JwksSource::from_url(&server.jwks_url())
-        .allow_http_loopback(true)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let source = source_on(&server, &clock).build().unwrap();
     assert!(source.current().is_none(), "build must not wait for the first fetch");
     let validator = validator(&iss, source, &clock);
     let token = token(&k1, &iss, &clock);
@@ -122,9 +119,7 @@ async fn known_keys_survive_an_outage_for_the_staleness_window_then_503() {
     let server = TestIssuer::start(jwk_set([&k1])).await;
     let clock = ManualClock::starting_now();
     let iss = server.base();
-    let source = JwksSource::from_url(&server.jwks_url())
-        .allow_http_loopback(true)
-        .clock(clock.clone())
+    let source = source_on(&server, &clock)
         .default_refresh_interval(Duration::from_secs(300))
         .max_staleness(Duration::from_secs(3600))
         .backoff(Duration::from_secs(1), Duration::from_secs(60))
@@ -174,12 +169,8 @@ async fn no_keys_ever_is_503_and_the_next_request_after_the_backoff_tries_again(
     server.set_mode(Mode::Status(500));
     let clock = ManualClock::starting_now();
     let iss = server.base();
-    let source = JwksSource::from_url(&server.jwks_url())
-        .allow_http_loopback(true)
-        .clock(clock.clone())
-        .backoff(Duration::from_secs(10), Duration::from_secs(60))
-        .build()
-        .unwrap();
+    let source =
+        source_on(&server, &clock).backoff(Duration::from_secs(10), Duration::from_secs(60)).build().unwrap();
     let validator = validator(&iss, source.clone(), &clock);
     let token = token(&k1, &iss, &clock);
 
@@ -302,12 +293,7 @@ async fn failed_refreshes_keep_the_previous_keys() {
     let server = TestIssuer::start(jwk_set([&k1])).await;
     let clock = ManualClock::starting_now();
     let iss = server.base();
-    let source = JwksSource::from_url(&server.jwks_url())
-        .allow_http_loopback(true)
-        .clock(clock.clone())
-        .request_timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let source = source_on(&server, &clock).request_timeout(Duration::from_millis(300)).build().unwrap();
     source.refresh(RefreshReason::NoKeysYet).await.unwrap();
     let validator = validator(&iss, source.clone(), &clock);
     let token = token(&k1, &iss, &clock);
@@ -581,11 +567,7 @@ async fn a_cancelled_request_does_not_cancel_the_shared_fetch() {
     server.set_delay(Duration::from_millis(400));
     let clock = ManualClock::starting_now();
     let iss = server.base();
-    let source = JwksSource::from_url(&server.jwks_url())
-        .allow_http_loopback(true)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let source = source_on(&server, &clock).build().unwrap();
     let validator = validator(&iss, source, &clock);
     let token = token(&k1, &iss, &clock);
     // A client that gives up while the start-up fetch is in flight...

@@ -16,59 +16,41 @@ use tokengate_examples::server::{Prepared, prepare};
 use tokengate_examples::{actix_app, axum_app};
 use tokengate_testkit::now;
 
-/// The axum and the actix-web demo servers, trusting the same loopback issuer.
+/// The axum and the actix-web demo servers, trusting the same loopback
+/// [`DemoIssuer`]; the pair's fields and methods through `Deref`.
 pub struct Servers {
-    /// The axum server.
-    pub axum: SocketAddr,
-    /// The actix-web server.
-    pub actix: SocketAddr,
+    pair: ServersFor,
     /// The issuer both trust.
     pub idp: DemoIssuer,
-    _prepared: (Prepared, Prepared),
 }
 
-async fn prepared(idp: &DemoIssuer, extra: &[(&str, String)]) -> Prepared {
-    let mut vars = vec![
-        ("TOKENGATE_ADDR", "127.0.0.1:0".to_owned()),
-        ("TOKENGATE_ISSUER", idp.issuer().to_owned()),
-        ("TOKENGATE_AUDIENCE", DEMO_AUDIENCE.to_owned()),
-        ("TOKENGATE_INSECURE_HTTP", "1".to_owned()),
-    ];
-    vars.extend(extra.iter().cloned());
-    let config =
-        Config::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
-    prepare(config).await.unwrap()
+impl std::ops::Deref for Servers {
+    type Target = ServersFor;
+    fn deref(&self) -> &ServersFor {
+        &self.pair
+    }
+}
+
+/// Serves `for_axum` with the axum app and `for_actix` with the actix app,
+/// each on an ephemeral loopback port; their addresses.
+async fn serve_both(for_axum: &Prepared, for_actix: &Prepared) -> (SocketAddr, SocketAddr) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let axum = listener.local_addr().unwrap();
+    tokio::spawn(axum_app::serve(listener, axum_app::router(for_axum), std::future::pending()));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let actix = listener.local_addr().unwrap();
+    tokio::spawn(actix_app::server(for_actix, listener, Duration::from_secs(1)).unwrap());
+    (axum, actix)
 }
 
 /// Starts both demo servers (in this process, on 127.0.0.1) with the
 /// issuer's configuration plus `extra` variables, and waits for their keys.
 pub async fn start(extra: &[(&str, String)]) -> Servers {
     let idp = DemoIssuer::start(AlgorithmSet::ASYMMETRIC).await.unwrap();
-    let (for_axum, for_actix) = (prepared(&idp, extra).await, prepared(&idp, extra).await);
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let axum = listener.local_addr().unwrap();
-    tokio::spawn(axum_app::serve(listener, axum_app::router(&for_axum), std::future::pending()));
-
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let actix = listener.local_addr().unwrap();
-    let server = actix_app::server(&for_actix, listener, Duration::from_secs(1)).unwrap();
-    tokio::spawn(server);
-
-    let servers = Servers { axum, actix, idp, _prepared: (for_axum, for_actix) };
-    for addr in [servers.axum, servers.actix] {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let token = servers.idp.valid_token();
-        loop {
-            let answer = send(addr, &Request::get("/me").bearer(&token)).await;
-            if answer.status == 200 {
-                break;
-            }
-            assert!(Instant::now() < deadline, "keys never arrived at {addr}: {answer:?}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    servers
+    let pair = start_for(idp.issuer(), DEMO_AUDIENCE, extra).await;
+    pair.wait_for_keys(&idp.valid_token()).await;
+    Servers { pair, idp }
 }
 
 /// A request, sent alike to both servers.
@@ -146,27 +128,12 @@ pub async fn send(addr: SocketAddr, request: &Request) -> Answer {
 }
 
 impl Servers {
-    /// Sends `request` to both servers and asserts identical answers; returns one.
-    pub async fn same(&self, label: &str, request: Request) -> Answer {
-        let axum = send(self.axum, &request).await;
-        let actix = send(self.actix, &request).await;
-        assert_eq!(axum, actix, "{label}: axum (left) and actix (right) differ");
-        axum
-    }
-
     pub fn token(&self, changes: Value) -> String {
-        let mut claims = json!({
+        let claims = json!({
             "iss": self.idp.issuer(), "aud": DEMO_AUDIENCE, "sub": "alice", "client_id": "app",
             "jti": "t-1", "iat": now(), "exp": now() + 300, "scope": "profile",
         });
-        for (name, value) in changes.as_object().unwrap() {
-            if value.is_null() {
-                claims.as_object_mut().unwrap().remove(name);
-            } else {
-                claims[name] = value.clone();
-            }
-        }
-        self.idp.key().token(&claims)
+        self.idp.key().token(&tokengate_tests::merged(claims, &changes))
     }
 
     pub fn with_header(&self, header: Value) -> String {
@@ -211,14 +178,7 @@ pub async fn start_for(issuer: &str, audience: &str, extra: &[(&str, String)]) -
     let (for_axum, for_actix) =
         (prepared_for(issuer, audience, extra).await, prepared_for(issuer, audience, extra).await);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let axum = listener.local_addr().unwrap();
-    tokio::spawn(axum_app::serve(listener, axum_app::router(&for_axum), std::future::pending()));
-
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let actix = listener.local_addr().unwrap();
-    let server = actix_app::server(&for_actix, listener, Duration::from_secs(1)).unwrap();
-    tokio::spawn(server);
+    let (axum, actix) = serve_both(&for_axum, &for_actix).await;
 
     ServersFor { axum, actix, _prepared: (for_axum, for_actix) }
 }
