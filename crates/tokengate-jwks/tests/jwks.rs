@@ -29,7 +29,7 @@ fn source_on(issuer: &TestIssuer, clock: &ManualClock) -> JwksBuilder {
 /// A source on `issuer`'s JWK Set URL, with the given clock, whose
 /// start-up fetch has completed (and was the only one).
 async fn ready_source(issuer: &TestIssuer, clock: &ManualClock) -> JwksSource {
-    let source = source_on(&issuer, &clock).build().expect("build");
+    let source = source_on(issuer, clock).build().expect("build");
     // Joins the start-up fetch (or sees its keys); never starts another.
     source.refresh(RefreshReason::NoKeysYet).await.expect("first fetch");
     assert_eq!(issuer.jwks_hits(), 1);
