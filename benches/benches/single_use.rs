@@ -28,10 +28,12 @@ use std::time::{Duration, Instant};
 use criterion::{BatchSize, Criterion};
 use serde_json::json;
 use tokengate::redis::RedisStore;
+use tokengate::store::{
+    RecordKey, RecordKind, ReplayStore, Revocation, RevocationStore, TokenRef, TokenUse, UseOutcome,
+};
 use tokengate::{
-    Algorithm, Issuer, KeySet, ManualClock, MemoryReplayStore, MemoryRevocationStore, RecordKey, RecordKind,
-    ReplayStore, Revocation, RevocationStore, SingleUse, StandardClaims, TokenRef, TokenUse, UseOutcome,
-    Validator,
+    Algorithm, Issuer, KeySet, ManualClock, MemoryReplayStore, MemoryRevocationStore, SingleUse,
+    StandardClaims, Validator,
 };
 use tokengate_testkit::SigningKey;
 

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokengate::{KeySource as _, Validator};
+use tokengate::Validator;
+use tokengate::keys::KeySource as _;
 
 use crate::api::{self, Trusted};
 use crate::config::{Config, ConfigError, Trust};

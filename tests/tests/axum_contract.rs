@@ -112,6 +112,19 @@ impl Server {
         self.send("GET", path, &[&format!("Bearer {token}")]).await
     }
 
+    async fn post_json(&self, path: &str, token: &str, body: Value) -> Answer {
+        let response = reqwest::Client::new()
+            .post(format!("http://{}{path}", self.addr))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        Answer { status, headers, body: response.text().await.unwrap() }
+    }
+
     async fn wait_for_keys(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         let token = self.idp.valid_token();
@@ -277,12 +290,19 @@ async fn route_revoke_by_jti_and_by_subject() {
     assert_eq!(answer.status, 401);
     assert_eq!(answer.json()["error"], "invalid_token");
 
+    // The subject's cut-off is now plus the leeway (30 s): the issuer's clock
+    // may run ahead, so a token issued a moment ago may carry a future `iat`.
     let earlier = server.token(json!({ "sub": "mallory", "jti": "m-1", "iat": now() - 1 }));
+    let skewed = server.token(json!({ "sub": "mallory", "jti": "m-2", "iat": now() + 25 }));
     assert_eq!(server.get(ME, &earlier).await.status, 200);
+    assert_eq!(server.get(ME, &skewed).await.status, 200);
     assert_eq!(post_json(json!({ "sub": "mallory" })).await.unwrap().status(), 200);
     assert_eq!(server.get(ME, &earlier).await.status, 401, "issued before the revocation");
-    let later = server.token(json!({ "sub": "mallory", "jti": "m-2", "iat": now() + 2 }));
-    assert_eq!(server.get(ME, &later).await.status, 200, "issued after the revocation");
+    let answer = server.get(ME, &skewed).await;
+    assert_eq!(answer.status, 401, "issued within the leeway of the revocation");
+    assert_eq!(answer.json()["error_description"], "the token has been revoked");
+    let other = server.token(json!({ "sub": "trudy", "jti": "t-1", "iat": now() + 25 }));
+    assert_eq!(server.get(ME, &other).await.status, 200, "another subject");
 
     let bad = post_json(json!({ "who": "x" })).await.unwrap();
     assert_eq!(bad.status(), 400);
@@ -291,6 +311,20 @@ async fn route_revoke_by_jti_and_by_subject() {
     let forbidden = server.send("POST", REVOKE, &[&format!("Bearer {reader}")]).await;
     assert_eq!(forbidden.status, 403);
     assert_eq!(ROUTES.len(), 6);
+}
+
+#[tokio::test]
+async fn route_revoke_by_subject_spares_tokens_issued_after_the_cutoff() {
+    // With no leeway, the cut-off is the moment of the revocation.
+    let server = start_with(&[("TOKENGATE_LEEWAY_SECS", "0")], Jwks::Discovery).await;
+    server.wait_for_keys().await;
+    let admin = server.token(json!({ "scope": "admin", "sub": "root", "jti": "admin-1" }));
+    let before = server.token(json!({ "sub": "mallory", "jti": "m-1", "iat": now() }));
+    assert_eq!(server.post_json(REVOKE, &admin, json!({ "sub": "mallory" })).await.status, 200);
+    assert_eq!(server.get(ME, &before).await.status, 401);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let after = server.token(json!({ "sub": "mallory", "jti": "m-2", "iat": now() }));
+    assert_eq!(server.get(ME, &after).await.status, 200, "issued after the revocation");
 }
 
 // ---------------------------------------------------------------- refusals

@@ -97,11 +97,51 @@ fn jwk_hygiene() {
     ] {
         assert_eq!(with(bad.clone()).unwrap_err(), expected, "{bad}");
     }
+    // An `oct` JWK is never a key source: its `k` is a published secret.
     let oct = json!({ "kty": "oct", "k": tokengate_testkit::b64([7u8; 32]), "alg": "HS256" });
     assert_eq!(
         Key::from_jwk_json(oct.to_string()).unwrap_err(),
-        invalid("symmetric (`oct`) keys are never taken from a JWK; configure the secret directly")
+        KeyError::PrivateKeyPublished { member: "k" }
     );
+}
+
+/// A JWK carrying private key material was published by mistake: refused,
+/// with an error that says so (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2),
+/// and skipped in a JWK Set without disturbing the other keys.
+#[test]
+fn jwks_with_private_members_are_refused() {
+    let ec = SigningKey::generate(Algorithm::ES256).with_kid("ec");
+    let rsa = SigningKey::generate(Algorithm::RS256).with_kid("rsa");
+    let ed = SigningKey::generate(Algorithm::EdDSA).with_kid("ed");
+    let private = |key: &SigningKey, member: &str| {
+        let mut jwk = key.public_jwk().unwrap();
+        jwk[member] = json!("AQAB");
+        jwk
+    };
+    let cases = [
+        (private(&ec, "d"), "d"),
+        (private(&ed, "d"), "d"),
+        (private(&rsa, "d"), "d"),
+        (private(&rsa, "p"), "p"),
+        (private(&rsa, "q"), "q"),
+        (private(&rsa, "dp"), "dp"),
+        (private(&rsa, "dq"), "dq"),
+        (private(&rsa, "qi"), "qi"),
+        (private(&rsa, "oth"), "oth"),
+    ];
+    for (jwk, member) in &cases {
+        let error = Key::from_jwk_json(jwk.to_string()).unwrap_err();
+        assert_eq!(error, KeyError::PrivateKeyPublished { member }, "{jwk}");
+        assert!(error.to_string().contains("a private key was published"), "{error}");
+    }
+    let public = SigningKey::generate(Algorithm::ES256).with_kid("public");
+    let mut doc = jwk_set([&public]);
+    doc["keys"].as_array_mut().unwrap().push(cases[0].0.clone());
+    let (set, skipped) = KeySet::parse_jwk_set(doc.to_string().as_bytes()).unwrap();
+    assert_eq!(set.kids().collect::<Vec<_>>(), ["public"]);
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].kid.as_deref(), Some("ec"));
+    assert!(skipped[0].reason.contains("private key was published"), "{}", skipped[0].reason);
 }
 
 #[test]

@@ -36,7 +36,7 @@ fn every_algorithm_verifies_with_its_key() {
         assert_eq!(verified.client_id(), Some("client-1"));
         assert_eq!(verified.expires_at(), Some(NOW + 300));
         assert_eq!(verified.scopes().iter().collect::<Vec<_>>(), ["read", "write"]);
-        assert_eq!(verified.claims.aud, [AUD]);
+        assert_eq!(verified.claims().aud, [AUD]);
 
         // The same token with one signature byte flipped is refused.
         let mut token = key.token(&good_claims()).into_bytes();
@@ -254,7 +254,11 @@ fn exp_is_required_unless_waived() {
         INVALID,
         &token,
     );
-    let waived = validator_for(issuer(&[Algorithm::ES256], &[&key]).allow_missing_exp());
+    // A token without `exp` has no lifetime to cap: the waiver needs the cap lifted too.
+    let capped =
+        Validator::builder().issuer(issuer(&[Algorithm::ES256], &[&key]).allow_missing_exp()).build();
+    assert_eq!(capped.unwrap_err(), tokengate::BuildError::MissingExpWithLifetimeCap(ISS.into()));
+    let waived = validator_for(issuer(&[Algorithm::ES256], &[&key]).allow_missing_exp().unbounded_lifetime());
     assert!(check(&waived, &token).is_ok());
 }
 
@@ -274,6 +278,19 @@ fn maximum_age_and_lifetime() {
     assert!(check(&short, &key.token(&claims_with(json!({ "iat": NOW - 10, "exp": NOW + 590 })))).is_ok());
     let long = key.token(&claims_with(json!({ "iat": NOW - 10, "exp": NOW + 591 })));
     assert_refused(check(&short, &long), Error::LifetimeTooLong, 401, INVALID, &long);
+    // Without `iat`, what is left of the token's life is capped.
+    let left = |exp| key.token(&claims_with(json!({ "iat": null, "exp": exp })));
+    assert!(check(&short, &left(NOW + 600)).is_ok());
+    assert_refused(check(&short, &left(NOW + 601)), Error::LifetimeTooLong, 401, INVALID, &left(NOW + 601));
+
+    // The default cap is one day; `unbounded_lifetime` lifts it.
+    let default = validator_for(issuer(&[Algorithm::ES256], &[&key]));
+    let day = key.token(&claims_with(json!({ "iat": NOW, "exp": NOW + 86_400 })));
+    let longer = key.token(&claims_with(json!({ "iat": NOW, "exp": NOW + 86_401 })));
+    assert!(check(&default, &day).is_ok());
+    assert_refused(check(&default, &longer), Error::LifetimeTooLong, 401, INVALID, &longer);
+    let unbounded = validator_for(issuer(&[Algorithm::ES256], &[&key]).unbounded_lifetime());
+    assert!(check(&unbounded, &longer).is_ok());
 }
 
 #[test]
@@ -456,14 +473,14 @@ fn custom_claim_types() {
     let validator = es_validator(&key);
     let token = key.token(&claims_with(json!({ "roles": ["a", "b"] })));
     let verified = block_on(validator.validate_token::<Mine>(&token)).unwrap();
-    assert_eq!(verified.claims.sub, "user-1");
-    assert_eq!(verified.claims.roles, ["a", "b"]);
+    assert_eq!(verified.claims().sub, "user-1");
+    assert_eq!(verified.claims().roles, ["a", "b"]);
     let wrong_shape = key.token(&claims_with(json!({ "roles": "a" })));
     let result = block_on(validator.validate_token::<Mine>(&wrong_shape));
     assert_refused(result, Error::UnexpectedClaims, 401, INVALID, &wrong_shape);
     let map =
         block_on(validator.validate_token::<serde_json::Map<String, serde_json::Value>>(&token)).unwrap();
-    assert_eq!(map.claims["roles"], json!(["a", "b"]));
+    assert_eq!(map.claims()["roles"], json!(["a", "b"]));
 }
 
 #[test]
@@ -655,7 +672,7 @@ fn default_claims_type_reads_the_registered_claims() {
         check(&es_validator(&key), &key.token(&claims_with(json!({ "aud": ["x", AUD], "nbf": NOW - 5 }))))
             .unwrap();
     assert_eq!(
-        verified.claims,
+        *verified.claims(),
         StandardClaims {
             iss: Some(ISS.into()),
             sub: Some("user-1".into()),

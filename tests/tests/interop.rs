@@ -204,7 +204,7 @@ fn claims_json(claims: &Value) -> String {
 }
 
 fn validate(validator: &Validator, token: &str) -> Result<StandardClaims, Error> {
-    block_on(validator.validate_token::<StandardClaims>(token)).map(|verified| verified.claims)
+    block_on(validator.validate_token::<StandardClaims>(token)).map(tokengate::Verified::into_claims)
 }
 
 #[test]

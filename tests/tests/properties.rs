@@ -192,7 +192,7 @@ fn hmac_fixture() -> &'static (Validator, String) {
 }
 
 fn validate(validator: &Validator, token: &str) -> Result<serde_json::Map<String, Value>, Error> {
-    fixture().runtime.block_on(validator.validate_token(token)).map(|verified| verified.claims)
+    fixture().runtime.block_on(validator.validate_token(token)).map(tokengate::Verified::into_claims)
 }
 
 #[test]

@@ -75,7 +75,7 @@ fn auth0_permissions() {
         verified.require(&ScopeRequirement::scope("admin")),
         Err(Error::InsufficientScope(ScopeRequirement::scope("admin")))
     );
-    assert_eq!(verified.claims["azp"], "8Xk3nN1PqL0mXyZ");
+    assert_eq!(verified.claims()["azp"], "8Xk3nN1PqL0mXyZ");
 }
 
 /// A user token with both `scope` (the OAuth scopes granted) and
@@ -103,7 +103,7 @@ fn auth0_scope_and_permissions() {
     }));
     let verified = validate::<Auth0Claims>(&validator, &token).unwrap();
     assert_eq!(scopes(&verified), ["email", "openid", "profile", "read:messages"]);
-    assert_eq!(verified.claims.permissions, ["read:messages", "delete:messages"]);
+    assert_eq!(verified.claims().permissions, ["read:messages", "delete:messages"]);
     // Another API's Auth0 token is not ours.
     let other = key.token(&json!({
         "iss": AUTH0_ISS, "sub": "x", "aud": "https://other.example.com", "exp": NOW + 60, "permissions": [],
@@ -142,7 +142,7 @@ fn okta_scp_array() {
     let verified = validate::<Value>(&validator, &token).unwrap();
     assert_eq!(scopes(&verified), ["email", "openid", "orders:read"]);
     assert_eq!(verified.subject(), Some("jane@example.com"));
-    assert_eq!(verified.claims["cid"], "0oa1b2c3d4e5f6g7h8i9");
+    assert_eq!(verified.claims()["cid"], "0oa1b2c3d4e5f6g7h8i9");
     // The org authorization server (no `/oauth2/default`) is another issuer.
     let org =
         key.token(&json!({ "iss": "https://dev-123456.okta.com", "aud": "api://default", "exp": NOW + 60 }));
@@ -293,9 +293,9 @@ fn keycloak_scope_and_realm_access() {
     );
     let verified = validate::<KeycloakClaims>(&validator, &token).unwrap();
     assert_eq!(scopes(&verified), ["email", "openid", "orders", "profile"]);
-    assert_eq!(verified.claims.realm_access.roles, ["offline_access", "customer"]);
-    assert_eq!(verified.claims.resource_access["orders-api"].roles, ["writer"]);
-    assert_eq!(verified.claims.preferred_username, "jane");
+    assert_eq!(verified.claims().realm_access.roles, ["offline_access", "customer"]);
+    assert_eq!(verified.claims().resource_access["orders-api"].roles, ["writer"]);
+    assert_eq!(verified.claims().preferred_username, "jane");
 
     let no_role =
         key.token_with_header(&header, &claims(json!(["offline_access"]), json!(["orders-api", "account"])));
@@ -371,7 +371,7 @@ fn cognito_access_token_without_aud() {
     let verified = validate::<Value>(&validator, &token).unwrap();
     assert_eq!(verified.client_id(), Some(COGNITO_CLIENT));
     assert!(verified.require(&ScopeRequirement::scope("orders/read")).is_ok());
-    assert_eq!(verified.claims["cognito:groups"], json!(["admins"]));
+    assert_eq!(verified.claims()["cognito:groups"], json!(["admins"]));
 
     let other_client = key.token_with_header(&header, &cognito_access("7abcdefother0client00000000"));
     assert_refused(

@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tokengate::store::{
+    ReplayStore, Revocation, RevocationStore, StoreFuture, TokenRef, TokenUse, UseOutcome,
+};
 use tokengate::{
-    Algorithm, Error, Issuer, ManualClock, MemoryReplayStore, MemoryRevocationStore, ReplayStore, Revocation,
-    RevocationStore, Revoke, RevokeError, SingleUse, StandardClaims, StoreError, StoreFuture, TokenRef,
-    TokenUse, UseOutcome, Validator,
+    Algorithm, Error, Issuer, ManualClock, MemoryReplayStore, MemoryRevocationStore, Revoke, RevokeError,
+    SingleUse, StandardClaims, StoreError, Validator,
 };
 use tokengate_testkit::SigningKey;
 use tokengate_tests::*;
@@ -87,7 +89,7 @@ fn tokens_are_reusable_by_default_and_single_use_on_a_route() {
 #[test]
 fn single_use_requires_jti_exp_and_a_bounded_lifetime() {
     let key = key();
-    let validator = validator(es_issuer(&key).allow_missing_exp());
+    let validator = validator(es_issuer(&key).allow_missing_exp().unbounded_lifetime());
     for (changes, expected) in [
         (json!({ "jti": null }), Error::MissingClaim(Cow::Borrowed("jti"))),
         (json!({ "exp": null }), Error::MissingClaim(Cow::Borrowed("exp"))),
@@ -312,16 +314,18 @@ fn revocation_by_jti_by_subject_and_issuer_wide() {
     assert_eq!(check(&validator, &token).unwrap_err().description(), "the token has been revoked");
     assert!(check(&validator, &sibling).is_ok(), "only that jti");
 
-    // "Log out everywhere": tokens of user-2 issued at or before now.
+    // "Log out everywhere": tokens of user-2 issued at or before now plus the
+    // leeway (30 s: the issuer's clock may run ahead of ours).
     let user2_old = key.token(&claims_with(json!({ "sub": "user-2", "jti": "u2-old", "iat": NOW - 100 })));
     let user2_now = key.token(&claims_with(json!({ "sub": "user-2", "jti": "u2-now", "iat": NOW })));
+    let user2_skewed = key.token(&claims_with(json!({ "sub": "user-2", "jti": "u2-skew", "iat": NOW + 30 })));
     let user2_no_iat = key.token(&claims_with(json!({ "sub": "user-2", "jti": "u2-none", "iat": null })));
     block_on(validator.revoke(&Revoke::subject("user-2"))).unwrap();
-    for refused in [&user2_old, &user2_now, &user2_no_iat] {
+    for refused in [&user2_old, &user2_now, &user2_skewed, &user2_no_iat] {
         assert_refused(check(&validator, refused), Error::Revoked, 401, INVALID, refused);
     }
     clock.set(NOW + 1);
-    let user2_later = key.token(&claims_with(json!({ "sub": "user-2", "jti": "u2-new", "iat": NOW + 1 })));
+    let user2_later = key.token(&claims_with(json!({ "sub": "user-2", "jti": "u2-new", "iat": NOW + 31 })));
     assert!(check(&validator, &user2_later).is_ok(), "issued after the cut-off");
     assert!(check(&validator, &sibling).is_ok(), "another subject");
     // An earlier cut-off does not undo a later one.
@@ -333,10 +337,13 @@ fn revocation_by_jti_by_subject_and_issuer_wide() {
     assert_refused(check(&validator, &sibling), Error::Revoked, 401, INVALID, &sibling); // iat NOW - 10
     assert!(check(&validator, &user2_later).is_ok());
 
-    // Revocations go away once every token they name has expired (retention + leeway).
-    clock.set(NOW + 24 * 3600 + 31);
-    let fresh_clone =
-        key.token(&claims_with(json!({ "iat": NOW + 24 * 3600, "exp": NOW + 24 * 3600 + 300 })));
+    // Revocations go away once every token they name has expired: the default
+    // one-day lifetime cap plus twice the leeway after the revocation.
+    let day = 24 * 3600;
+    let fresh_clone = key.token(&claims_with(json!({ "iat": NOW + day, "exp": NOW + day + 300 })));
+    clock.set(NOW + day + 59);
+    assert_refused(check(&validator, &fresh_clone), Error::Revoked, 401, INVALID, &fresh_clone);
+    clock.set(NOW + day + 60);
     assert!(
         check(&validator, &fresh_clone).is_ok(),
         "jti token-1 may be reissued after its revocation expired"
@@ -351,10 +358,13 @@ fn revocations_are_kept_for_the_issuers_maximum_lifetime() {
         validator_with(es_issuer(&key).max_lifetime(Duration::from_secs(600)), &clock, running_store());
     block_on(validator.revoke(&Revoke::token_id("token-1"))).unwrap();
     let token = key.token(&good_claims());
-    clock.set(NOW + 600 + 29);
+    // Kept for the lifetime cap plus twice the leeway (a token issued up to
+    // 30 s in our future lives until 600 s after that, and is accepted for
+    // another 30 s past its `exp`).
+    clock.set(NOW + 600 + 59);
     let reissued = key.token(&claims_with(json!({ "iat": NOW + 600, "exp": NOW + 1000 })));
     assert_refused(check(&validator, &reissued), Error::Revoked, 401, INVALID, &reissued);
-    clock.set(NOW + 600 + 30);
+    clock.set(NOW + 600 + 60);
     assert!(check(&validator, &reissued).is_ok());
     assert_refused(check(&validator, &token), Error::Expired, 401, INVALID, &token);
 }

@@ -8,10 +8,10 @@ use std::ops::Deref;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use tokengate_core::{Error, Scopes, StandardClaims, Validator, Verified};
+use tokengate_core::adapter::{Gate, Rejection};
+use tokengate_core::{Challenge, Error, Refusal, Scopes, StandardClaims, Verified};
 
-use crate::middleware::{Gate, NO_GATE};
-use crate::render::{misconfigured, refusal_response};
+use crate::render::from_http;
 
 /// The request's verified token, as a [`TokenGate`](crate::TokenGate) found it.
 ///
@@ -19,9 +19,18 @@ use crate::render::{misconfigured, refusal_response};
 /// done once per request. Used on a route no `TokenGate` covers, or with
 /// another claims type than the gate's (`Auth<Mine>` needs
 /// `TokenGate::new(v).claims::<Mine>()`), it answers 500 and logs why.
-/// `Option<Auth<C>>` is `None` for anonymous requests of an optional gate.
-#[derive(Clone, Debug)]
+///
+/// For routes behind an optional gate, use [`OptionalAuth`], not
+/// `Option<Auth<C>>`: actix-web turns every error of an `Option<T>`
+/// extractor into `None`, so a misconfigured route would look anonymous.
+#[derive(Debug)]
 pub struct Auth<C = StandardClaims>(pub Verified<C>);
+
+impl<C> Clone for Auth<C> {
+    fn clone(&self) -> Self {
+        Auth(self.0.clone())
+    }
+}
 
 impl<C> Deref for Auth<C> {
     type Target = Verified<C>;
@@ -30,12 +39,36 @@ impl<C> Deref for Auth<C> {
     }
 }
 
-impl<C: Clone + 'static> FromRequest for Auth<C> {
+/// The gate the middleware left, or the misconfiguration of its absence.
+fn with_gate<T>(
+    request: &HttpRequest,
+    read: impl FnOnce(&Gate) -> Result<T, Rejection>,
+) -> Ready<Result<T, AuthRejection>> {
+    let extensions = request.extensions();
+    ready(Gate::required(extensions.get()).and_then(read).map_err(AuthRejection))
+}
+
+impl<C: Send + Sync + 'static> FromRequest for Auth<C> {
     type Error = AuthRejection;
     type Future = Ready<Result<Self, AuthRejection>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(verified::<C>(request).map(Auth))
+        with_gate(request, |gate| gate.require_verified().map(Auth))
+    }
+}
+
+/// The request's verified token, or `None` for an anonymous request let
+/// through by an optional [`TokenGate`](crate::TokenGate); a misconfigured
+/// route still answers 500 (unlike `Option<Auth<C>>`, see [`Auth`]).
+#[derive(Debug)]
+pub struct OptionalAuth<C = StandardClaims>(pub Option<Verified<C>>);
+
+impl<C: Send + Sync + 'static> FromRequest for OptionalAuth<C> {
+    type Error = AuthRejection;
+    type Future = Ready<Result<Self, AuthRejection>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        with_gate(request, |gate| gate.verified().map(OptionalAuth))
     }
 }
 
@@ -48,13 +81,10 @@ impl FromRequest for TokenScopes {
     type Future = Ready<Result<Self, AuthRejection>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let extensions = request.extensions();
-        ready(match extensions.get::<Gate>() {
-            None => Err(AuthRejection::misconfigured(NO_GATE.to_owned())),
-            Some(gate) => match gate.scopes(&extensions) {
-                Some(scopes) => Ok(TokenScopes(scopes.clone())),
-                None => Err(AuthRejection::refused(Error::MissingToken, gate.validator.clone())),
-            },
+        with_gate(request, |gate| {
+            gate.scopes()
+                .map(|scopes| TokenScopes(scopes.clone()))
+                .ok_or_else(|| gate.refuse(Error::MissingToken))
         })
     }
 }
@@ -73,92 +103,68 @@ impl<Spec, C: fmt::Debug> fmt::Debug for RequireScopes<Spec, C> {
     }
 }
 
-impl<Spec: ScopeSpec + 'static, C: Clone + 'static> FromRequest for RequireScopes<Spec, C> {
+impl<Spec: ScopeSpec, C: Send + Sync + 'static> FromRequest for RequireScopes<Spec, C> {
     type Error = AuthRejection;
     type Future = Ready<Result<Self, AuthRejection>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(verified::<C>(request).and_then(|verified| {
+        with_gate(request, |gate| {
+            let verified = gate.require_verified::<C>()?;
             if Spec::is_met_by(verified.scopes()) {
-                return Ok(RequireScopes(verified, PhantomData));
+                Ok(RequireScopes(verified, PhantomData))
+            } else {
+                Err(gate.refuse(Error::InsufficientScope(Spec::requirement())))
             }
-            let validator = request.extensions().get::<Gate>().map(|gate| gate.validator.clone());
-            let error = Error::InsufficientScope(Spec::requirement());
-            Err(AuthRejection::refused(error, validator.expect("verified implies a gate")))
-        }))
+        })
     }
 }
 
-fn verified<C: Clone + 'static>(request: &HttpRequest) -> Result<Verified<C>, AuthRejection> {
-    let extensions = request.extensions();
-    let Some(gate) = extensions.get::<Gate>() else {
-        return Err(AuthRejection::misconfigured(NO_GATE.to_owned()));
-    };
-    if !gate.authenticated {
-        return Err(AuthRejection::refused(Error::MissingToken, gate.validator.clone()));
-    }
-    extensions.get::<Verified<C>>().cloned().ok_or_else(|| {
-        AuthRejection::misconfigured(format!(
-            "the TokenGate validates claims into `{}`, but `{}` was asked for: use `TokenGate::new(validator).claims::<{}>()`",
-            gate.claims_type,
-            std::any::type_name::<C>(),
-            std::any::type_name::<C>(),
-        ))
-    })
-}
-
-/// Why an extractor found no usable token; renders itself as the refusal
-/// (401/403, as the core describes it) or as a 500 for a misconfigured app.
+/// Why an extractor found no usable token: a refusal (401/403, rendered by
+/// the [`TokenGate`](crate::TokenGate) in front) or a misconfigured app
+/// (500). Also what a handler returns to refuse with an [`Error`]: it is
+/// `From<Error>`, and a `ResponseError`.
 #[derive(Debug)]
 pub struct AuthRejection(Rejection);
 
-#[derive(Debug)]
-enum Rejection {
-    Refused(Error, Validator),
-    Misconfigured(String),
+impl AuthRejection {
+    /// The response status.
+    pub fn status(&self) -> actix_web::http::StatusCode {
+        StatusCode::from_u16(self.0.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// Why the request was refused; `None` for a misconfigured app.
+    pub fn error(&self) -> Option<&Error> {
+        self.0.error()
+    }
+
+    /// The refusal as the core renders it; `None` for a misconfigured app.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        self.0.refusal()
+    }
 }
 
-impl AuthRejection {
-    fn refused(error: Error, validator: Validator) -> Self {
-        AuthRejection(Rejection::Refused(error, validator))
-    }
-
-    fn misconfigured(message: String) -> Self {
-        AuthRejection(Rejection::Misconfigured(message))
-    }
-
-    /// The refusal, when this is one (and not a misconfiguration).
-    pub fn error(&self) -> Option<&Error> {
-        match &self.0 {
-            Rejection::Refused(error, _) => Some(error),
-            Rejection::Misconfigured(_) => None,
-        }
+impl From<Error> for AuthRejection {
+    /// A refusal of the handler's: rendered here with the default realm, then
+    /// again by the [`TokenGate`](crate::TokenGate) in front with its
+    /// validator and renderer.
+    fn from(error: Error) -> Self {
+        let refusal = Refusal::new(&error, &Challenge::default());
+        AuthRejection(Rejection::Refused { error, refusal })
     }
 }
 
 impl fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Rejection::Refused(error, _) => error.fmt(f),
-            Rejection::Misconfigured(message) => f.write_str(message),
-        }
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
-        match &self.0 {
-            Rejection::Refused(error, _) => {
-                StatusCode::from_u16(error.status().as_u16()).unwrap_or(StatusCode::UNAUTHORIZED)
-            }
-            Rejection::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        match &self.0 {
-            Rejection::Refused(error, validator) => refusal_response(validator.refusal(error)),
-            Rejection::Misconfigured(message) => misconfigured(message),
-        }
+        from_http(self.0.clone().into_response())
     }
 }

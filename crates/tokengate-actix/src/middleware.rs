@@ -7,26 +7,16 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Extensions, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpMessage};
 use serde::de::DeserializeOwned;
-use tokengate_core::{Scopes, StandardClaims, Validator, Verified};
+use tokengate_core::adapter::{DEFAULT_FORM_LIMIT, Gate, Mode, PendingRefusal, is_form_urlencoded};
+use tokengate_core::{Error, StandardClaims, Validator, Verified};
 
 use crate::render::{JsonRefusal, RenderRefusal};
 use crate::request::ActixRequest;
-
-/// Whether a request must present a token.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// Requests without a token are refused (401). The default.
-    #[default]
-    Required,
-    /// Requests without a token pass through anonymously; a request that
-    /// presents a token still needs a valid one.
-    Optional,
-}
 
 /// actix-web middleware validating each request's bearer token with a
 /// [`Validator`], for `App::wrap`, `Scope::wrap` and `Resource::wrap`.
@@ -34,6 +24,8 @@ pub enum Mode {
 /// On success the [`Verified<C>`] goes into the request extensions (read it
 /// with [`Auth`](crate::Auth)); on refusal the middleware answers itself,
 /// with the response the core describes, and the inner service never runs.
+/// A refusal made behind it (a [`ScopeGate`](crate::ScopeGate), an
+/// extractor, a handler's `?`) is rendered the same way, on its way out.
 ///
 /// ```
 /// use actix_web::{App, web};
@@ -120,9 +112,6 @@ impl<C, R> TokenGate<C, R> {
     }
 }
 
-/// The default form-body limit of [`TokenGate::read_form_bodies`]: 64 KiB.
-pub const DEFAULT_FORM_LIMIT: usize = 64 * 1024;
-
 impl<C, R> Clone for TokenGate<C, R> {
     fn clone(&self) -> Self {
         self.with(self.render.clone())
@@ -133,7 +122,7 @@ impl<S, B, C, R> Transform<S, ServiceRequest> for TokenGate<C, R>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
-    C: DeserializeOwned + 'static,
+    C: DeserializeOwned + Send + Sync + 'static,
     R: RenderRefusal + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
@@ -157,7 +146,7 @@ impl<S, B, C, R> Service<ServiceRequest> for TokenGateMiddleware<S, C, R>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
-    C: DeserializeOwned + 'static,
+    C: DeserializeOwned + Send + Sync + 'static,
     R: RenderRefusal + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
@@ -180,28 +169,52 @@ where
                 },
                 _ => None,
             };
-            let http_request = ActixRequest { request: request.request(), form_body: form.as_deref() };
-            let outcome = match gate.mode {
-                Mode::Required => gate.validator.validate_request::<C, _>(&http_request).await.map(Some),
-                Mode::Optional => gate.validator.validate_request_optional::<C, _>(&http_request).await,
+            let outcome = admit::<C>(&gate.validator, &request, form.as_deref(), gate.mode).await;
+            let render = |error: &Error| gate.render.render(error, gate.validator.refusal(error));
+            let verified = match outcome {
+                Ok(verified) => verified,
+                Err(error) => return Ok(request.into_response(render(&error)).map_into_right_body()),
             };
-            match outcome {
-                Ok(verified) => {
-                    {
-                        let mut extensions = request.extensions_mut();
-                        extensions.insert(Gate::new::<C>(gate.validator.clone(), verified.is_some()));
-                        if let Some(verified) = verified {
-                            extensions.insert(verified);
-                        }
+            {
+                let mut extensions = request.extensions_mut();
+                match verified {
+                    Some(verified) => {
+                        extensions.insert(Gate::authenticated(gate.validator.clone(), &verified));
+                        extensions.insert(verified);
                     }
-                    service.call(request).await.map(ServiceResponse::map_into_left_body)
-                }
-                Err(error) => {
-                    let response = gate.render.render(&error, gate.validator.refusal(&error));
-                    Ok(request.into_response(response).map_into_right_body())
+                    None => {
+                        extensions.insert(Gate::anonymous(gate.validator.clone()));
+                    }
                 }
             }
+            let mut response = service.call(request).await?;
+            // A refusal made behind the gate is rendered as the gate renders its own.
+            let pending = response.response_mut().extensions_mut().remove::<PendingRefusal>();
+            Ok(match pending {
+                Some(PendingRefusal(error)) => {
+                    let (request, _) = response.into_parts();
+                    ServiceResponse::new(request, render(&error)).map_into_right_body()
+                }
+                None => response.map_into_left_body(),
+            })
         })
+    }
+}
+
+/// The request's token under `mode`, validated: `None` for an anonymous request.
+async fn admit<C: DeserializeOwned>(
+    validator: &Validator,
+    request: &ServiceRequest,
+    form_body: Option<&[u8]>,
+    mode: Mode,
+) -> Result<Option<Verified<C>>, Error> {
+    let token = {
+        let http_request = ActixRequest { request: request.request(), form_body };
+        Gate::extract(validator, &http_request, mode)?.map(std::borrow::Cow::into_owned)
+    };
+    match token {
+        Some(token) => validator.validate_token(&token).await.map(Some),
+        None => Ok(None),
     }
 }
 
@@ -209,10 +222,7 @@ fn is_form(request: &ServiceRequest) -> bool {
     request
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
-        })
+        .is_some_and(|value| is_form_urlencoded(value.as_bytes()))
 }
 
 /// Reads the body (at most `limit` bytes) and puts it back for the handler.
@@ -229,33 +239,3 @@ async fn buffer_body(request: &mut ServiceRequest, limit: usize) -> Result<Bytes
     request.set_payload(body.clone().into());
     Ok(body)
 }
-
-/// The record of a [`TokenGate`] having run on a request, for the scope
-/// checks and extractors behind it, whatever the claims type.
-#[derive(Clone)]
-pub(crate) struct Gate {
-    pub(crate) validator: Validator,
-    pub(crate) authenticated: bool,
-    pub(crate) claims_type: &'static str,
-    scopes_of: fn(&Extensions) -> Option<&Scopes>,
-}
-
-impl Gate {
-    fn new<C: 'static>(validator: Validator, authenticated: bool) -> Self {
-        Gate { validator, authenticated, claims_type: std::any::type_name::<C>(), scopes_of: scopes_of::<C> }
-    }
-
-    /// The verified token's scopes; `None` for an anonymous request.
-    pub(crate) fn scopes<'e>(&self, extensions: &'e Extensions) -> Option<&'e Scopes> {
-        if self.authenticated { (self.scopes_of)(extensions) } else { None }
-    }
-}
-
-fn scopes_of<C: 'static>(extensions: &Extensions) -> Option<&Scopes> {
-    extensions.get::<Verified<C>>().map(Verified::scopes)
-}
-
-/// The message of a misconfiguration: an extractor or scope check with no
-/// [`TokenGate`] in front of it.
-pub(crate) const NO_GATE: &str = "a route requires a verified token, but no TokenGate ran on this request: \
-     wrap the app, scope or resource with `TokenGate::new(validator)`";

@@ -4,29 +4,35 @@ use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
 
-use actix_web::HttpMessage;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use tokengate_core::{Error, ScopeRequirement};
+use actix_web::{HttpMessage, HttpResponse};
+use tokengate_core::ScopeRequirement;
+use tokengate_core::adapter::{Gate, Rejection};
 
-use crate::middleware::{Gate, NO_GATE};
-use crate::render::{misconfigured, refusal_response};
+use crate::render::{DeferToGate, RenderRefusal, from_http};
 
 /// Middleware requiring scopes of the verified token: 403
 /// `insufficient_scope` (with the `scope` attribute) when they are missing,
-/// 401 when the request is anonymous (an optional [`TokenGate`](crate::TokenGate)).
+/// 401 when the request is anonymous (an optional [`TokenGate`](crate::TokenGate)),
+/// and 500 (with a `text/plain` body naming the mistake) when no
+/// `TokenGate` ran at all.
 ///
 /// Wrap it *inside* a `TokenGate` (actix runs the last `wrap` first, so
 /// wrap the resource with `ScopeGate` and the app or scope with `TokenGate`).
+/// Refusals are rendered by the `TokenGate`'s renderer, unless this gate is
+/// given its own with [`ScopeGate::render_with`].
 #[derive(Clone, Debug)]
-pub struct ScopeGate {
+#[must_use]
+pub struct ScopeGate<R = DeferToGate> {
     requirement: Rc<ScopeRequirement>,
+    render: Rc<R>,
 }
 
 impl ScopeGate {
     /// Requires `requirement`.
     pub fn new(requirement: ScopeRequirement) -> Self {
-        ScopeGate { requirement: Rc::new(requirement) }
+        ScopeGate { requirement: Rc::new(requirement), render: Rc::new(DeferToGate) }
     }
 
     /// Requires every one of `scopes`.
@@ -40,14 +46,28 @@ impl ScopeGate {
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for ScopeGate
+impl<R> ScopeGate<R> {
+    /// Renders refusals with `render` instead of leaving them to the
+    /// `TokenGate`'s renderer.
+    pub fn render_with<Q: RenderRefusal>(self, render: Q) -> ScopeGate<Q> {
+        ScopeGate { requirement: self.requirement, render: Rc::new(render) }
+    }
+
+    /// The requirement.
+    pub fn requirement(&self) -> &ScopeRequirement {
+        &self.requirement
+    }
+}
+
+impl<S, B, R> Transform<S, ServiceRequest> for ScopeGate<R>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
+    R: RenderRefusal + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
-    type Transform = ScopeGateMiddleware<S>;
+    type Transform = ScopeGateMiddleware<S, R>;
     type InitError = ();
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
@@ -55,20 +75,23 @@ where
         ready(Ok(ScopeGateMiddleware {
             service: Rc::new(service),
             requirement: Rc::clone(&self.requirement),
+            render: Rc::clone(&self.render),
         }))
     }
 }
 
 /// The service [`ScopeGate`] wraps around the inner one.
-pub struct ScopeGateMiddleware<S> {
+pub struct ScopeGateMiddleware<S, R = DeferToGate> {
     service: Rc<S>,
     requirement: Rc<ScopeRequirement>,
+    render: Rc<R>,
 }
 
-impl<S, B> Service<ServiceRequest> for ScopeGateMiddleware<S>
+impl<S, B, R> Service<ServiceRequest> for ScopeGateMiddleware<S, R>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
+    R: RenderRefusal + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
@@ -77,7 +100,7 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let refusal = refusal(&request, &self.requirement);
+        let refusal = self.refusal(&request);
         let service = Rc::clone(&self.service);
         Box::pin(async move {
             match refusal {
@@ -88,13 +111,14 @@ where
     }
 }
 
-/// The response refusing `request`, or `None` when its token has the scopes.
-fn refusal(request: &ServiceRequest, requirement: &ScopeRequirement) -> Option<actix_web::HttpResponse> {
-    let extensions = request.extensions();
-    let Some(gate) = extensions.get::<Gate>() else { return Some(misconfigured(NO_GATE)) };
-    let result = match gate.scopes(&extensions) {
-        Some(scopes) => requirement.check(scopes),
-        None => Err(Error::MissingToken),
-    };
-    result.err().map(|error| refusal_response(gate.validator.refusal(&error)))
+impl<S, R: RenderRefusal> ScopeGateMiddleware<S, R> {
+    /// The response refusing `request`, or `None` when its token has the scopes.
+    fn refusal(&self, request: &ServiceRequest) -> Option<HttpResponse> {
+        let extensions = request.extensions();
+        match Gate::required(extensions.get()).and_then(|gate| gate.require(&self.requirement)) {
+            Ok(()) => None,
+            Err(Rejection::Refused { error, refusal }) => Some(self.render.render(&error, refusal)),
+            Err(Rejection::Misconfigured(mistake)) => Some(from_http(mistake.into_response())),
+        }
+    }
 }

@@ -6,9 +6,8 @@ use std::time::Duration;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
 use tokengate_actix::{Auth, RequireScopes, ScopeGate, ScopeSpec, TokenGate, TokenScopes};
-use tokengate_core::{
-    Algorithm, Issuer, KeySet, KeySource, KeysFuture, KeysUnavailable, RefreshReason, Validator,
-};
+use tokengate_core::keys::{KeySource, KeysFuture, KeysUnavailable, RefreshReason};
+use tokengate_core::{Algorithm, Issuer, KeySet, Validator};
 use tokengate_testkit::{SigningKey, now};
 
 const ISS: &str = "https://issuer.test/";
@@ -168,7 +167,7 @@ async fn extractors_without_the_gate_or_with_another_claims_type_are_a_500() {
         tenant: String,
     }
     async fn tenant(Auth(token): Auth<Tenant>) -> HttpResponse {
-        HttpResponse::Ok().body(token.claims.tenant.clone())
+        HttpResponse::Ok().body(token.claims().tenant.clone())
     }
     let f = fixture();
     let validator = f.validator.clone();
@@ -187,8 +186,12 @@ async fn extractors_without_the_gate_or_with_another_claims_type_are_a_500() {
             )
     });
     let bearer = format!("Bearer {}", token(&f.key, ""));
-    assert_eq!(get(&format!("{base}/bare"), Some(&bearer)).await.0, 500);
-    assert_eq!(get(&format!("{base}/mismatch/x"), Some(&bearer)).await.0, 500);
+    let (status, _, _, body) = get(&format!("{base}/bare"), Some(&bearer)).await;
+    assert_eq!(status, 500);
+    assert!(body.contains("no token gate ran on this request"), "{body}");
+    let (status, _, _, body) = get(&format!("{base}/mismatch/x"), Some(&bearer)).await;
+    assert_eq!(status, 500);
+    assert!(body.contains("Tenant") && body.contains("StandardClaims"), "{body}");
     let (status, _, _, body) = get(&format!("{base}/typed/ok"), Some(&bearer)).await;
     assert_eq!((status, body.as_str()), (200, "acme"));
 }

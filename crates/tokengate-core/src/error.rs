@@ -46,6 +46,10 @@ pub enum RequestProblem {
     /// The token contains characters outside RFC 6750's `b64token` syntax.
     #[error("the bearer token contains characters outside the RFC 6750 b64token syntax")]
     InvalidCharacters,
+    /// The `Authorization` header names the Bearer scheme but does not follow
+    /// it with a space and the token (a tab, a non-breaking space, a comma…).
+    #[error("the Authorization header names the Bearer scheme but is not `Bearer <token>`")]
+    MalformedCredentials,
     /// More than one `Authorization` header.
     #[error("the request carries more than one Authorization header")]
     MultipleAuthorizationHeaders,
@@ -55,6 +59,13 @@ pub enum RequestProblem {
         "the request presents more than one access token (header, query or form body); use exactly one method"
     )]
     MultipleTokens,
+    /// A form-body token (RFC 6750 §2.2) with a method whose request content
+    /// has no defined semantics (`GET`, `HEAD`, `DELETE`…): only `POST`,
+    /// `PUT` and `PATCH` may carry one.
+    #[error(
+        "an access token in the request body needs a POST, PUT or PATCH request; use the Authorization header"
+    )]
+    FormTokenMethod,
 }
 
 /// What is structurally wrong with a token, before any key is involved.
@@ -270,26 +281,41 @@ impl ErrorClass {
     }
 }
 
-impl From<crate::store::StoreError> for Error {
-    fn from(error: crate::store::StoreError) -> Self {
-        match error {
-            crate::store::StoreError::Unavailable { retry_after } => Error::StoreUnavailable { retry_after },
-            crate::store::StoreError::Full { retry_after } => Error::ReplayStoreFull { retry_after },
-        }
-    }
-}
-
 impl Error {
     /// The RFC 6750 class of this refusal.
     pub fn class(&self) -> ErrorClass {
+        // Exhaustive on purpose: a new variant must be given its class here.
         match self {
             Error::MissingToken => ErrorClass::NoToken,
             Error::MalformedRequest(_) => ErrorClass::InvalidRequest,
+            Error::TokenTooLarge { .. }
+            | Error::MalformedToken(_)
+            | Error::UnsupportedAlgorithm
+            | Error::AlgorithmNotAllowed(_)
+            | Error::UnsupportedTokenType
+            | Error::UnknownCriticalHeader
+            | Error::UntrustedIssuer
+            | Error::NoMatchingKey
+            | Error::KeyAlgorithmMismatch
+            | Error::AmbiguousKey
+            | Error::InvalidSignature
+            | Error::Expired
+            | Error::NotYetValid
+            | Error::IssuedInFuture
+            | Error::TooOld
+            | Error::LifetimeTooLong
+            | Error::MissingClaim(_)
+            | Error::InvalidClaim { .. }
+            | Error::WrongAudience
+            | Error::ClaimCheckFailed(_)
+            | Error::UnexpectedClaims
+            | Error::Replayed
+            | Error::PossiblyReplayed
+            | Error::Revoked => ErrorClass::InvalidToken,
             Error::InsufficientScope(_) => ErrorClass::InsufficientScope,
             Error::KeysUnavailable { .. }
             | Error::StoreUnavailable { .. }
             | Error::ReplayStoreFull { .. } => ErrorClass::Unavailable,
-            _ => ErrorClass::InvalidToken,
         }
     }
 
@@ -316,12 +342,5 @@ impl Error {
             | Error::ReplayStoreFull { retry_after } => Some(*retry_after),
             _ => None,
         }
-    }
-
-    /// The full `WWW-Authenticate` value with the default realm
-    /// (`tokengate`), exactly as the refusal table of the contract shows it.
-    /// Use [`Challenge`](crate::Challenge) for another realm.
-    pub fn challenge(&self) -> String {
-        crate::Challenge::default().render(self)
     }
 }

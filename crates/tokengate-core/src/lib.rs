@@ -7,56 +7,66 @@
 //!
 //! A token is checked in this order (each step refuses with one [`Error`]):
 //!
-//! 1. **extraction** (RFC 6750): exactly one presentation, `b64token` syntax;
+//! 1. **extraction** (RFC 6750, [`request`](RequestParts)): exactly one
+//!    presentation, `b64token` syntax;
 //! 2. **parsing**: size cap, compact form, canonical base64url, strict JSON
 //!    (duplicate members refused), known `alg`, no unknown `crit`;
 //! 3. **issuer**: the token's `iss` picks one trusted [`Issuer`]; its
 //!    algorithm allow-list and `typ` rules apply;
-//! 4. **key**: by (`kid`, `alg`) in that issuer's keys only, parsed once;
+//! 4. **key** ([`keys`]): by (`kid`, `alg`) in that issuer's keys only, parsed once;
 //! 5. **signature**: aws-lc-rs;
 //! 6. **claims**: `exp`/`nbf`/`iat` with leeway, `aud`, required claims,
 //!    types of registered claims, scopes, custom checks;
-//! 7. **revocation and single use** ([`RevocationStore`], [`ReplayStore`]):
-//!    revoked tokens refused; single-use tokens recorded atomically, once;
-//! 8. the result: [`Verified<C>`] with the claims as your own type.
+//! 7. **revocation and single use** ([`store`]): revoked tokens refused;
+//!    single-use tokens recorded atomically, once;
+//! 8. the result: [`Verified<C>`] with the claims as your own type; or a
+//!    [`Refusal`], the RFC 6750 answer.
+//!
+//! Where each step lives:
+//!
+//! | module | decides |
+//! | --- | --- |
+//! | `request` | where the token is in a request ([`RequestParts`], [`TokenLocations`]) |
+//! | `parse` | whether it is a well-formed compact JWS, and what its claims say |
+//! | `issuer` | which issuer's rules and keys apply ([`Issuer`], [`TrustedIssuer`]) |
+//! | [`keys`] | where keys come from and which one verifies ([`Key`], [`KeySet`], [`keys::KeySource`]) |
+//! | `validator` | the order of the checks ([`Validator`]), its configuration and revocation API |
+//! | [`store`] | single use and revocation ([`SingleUse`], [`store::ReplayStore`], [`store::RevocationStore`]) |
+//! | `refusal` | how a refusal becomes HTTP ([`Refusal`], [`Challenge`]) |
+//! | [`adapter`] | the one policy every framework adapter shares |
 //!
 //! See `docs/security.md` in the repository for why each check exists.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod adapter;
 mod algorithm;
-mod challenge;
-mod claims;
+mod build_error;
 mod clock;
 mod error;
-mod extract;
 mod issuer;
-mod json;
-mod jws;
-mod keys;
+pub mod keys;
+mod parse;
+mod refusal;
+mod request;
 mod scopes;
-mod store;
+pub mod store;
 mod validator;
 mod verified;
 
 pub use algorithm::{Algorithm, AlgorithmFamily, AlgorithmSet, UnknownAlgorithm};
-pub use challenge::{Challenge, DEFAULT_REALM, Refusal};
-pub use claims::{ClaimsView, MAX_NUMERIC_DATE, StandardClaims};
+pub use build_error::BuildError;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorClass, Part, RequestProblem, TokenProblem};
-pub use extract::{RequestParts, TokenLocations, extract_token};
-pub use issuer::{ClaimCheck, DEFAULT_LEEWAY, Issuer, MAX_LEEWAY, TokenTypes};
-pub use jws::DEFAULT_MAX_TOKEN_BYTES;
-pub use keys::{
-    Key, KeyError, KeySet, KeySource, KeysFuture, KeysUnavailable, MIN_RSA_BITS, RefreshReason, SkippedKey,
-    StaticKeys,
+pub use issuer::{
+    ClaimCheck, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, Issuer, MAX_LEEWAY, TokenTypes, TrustedIssuer,
 };
+pub use keys::{Key, KeyError, KeySet};
+pub use parse::claims::{ClaimsView, MAX_NUMERIC_DATE, StandardClaims};
+pub use parse::jws::DEFAULT_MAX_TOKEN_BYTES;
+pub use refusal::{Challenge, DEFAULT_REALM, Refusal};
+pub use request::{RequestParts, TokenLocations, extract_token};
 pub use scopes::{ScopeRequirement, ScopeSpec, Scopes};
-pub use store::{
-    DEFAULT_REPLAY_CAPACITY, DEFAULT_REVOCATION_CAPACITY, DEFAULT_REVOCATION_RETENTION,
-    DEFAULT_SINGLE_USE_MAX_LIFETIME, MemoryReplayStore, MemoryRevocationStore, RecordKey, RecordKind,
-    ReplayStore, Revocation, RevocationStore, SingleUse, StoreError, StoreFuture, TokenRef, TokenUse,
-    UseOutcome,
-};
-pub use validator::{BuildError, Revoke, RevokeError, TOKEN_SIZE_LIMITS, Validator, ValidatorBuilder};
+pub use store::{MemoryReplayStore, MemoryRevocationStore, SingleUse, StoreError};
+pub use validator::{Revoke, RevokeError, TOKEN_SIZE_LIMITS, Validator, ValidatorBuilder};
 pub use verified::Verified;

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use crate::error::Error;
-
 /// The scopes a token grants, normalised once at validation: read from
 /// `scope` (space-separated), else `scp` (array or space-separated string),
 /// else `permissions` (array), de-duplicated and sorted.
@@ -89,12 +87,6 @@ impl ScopeRequirement {
             ScopeRequirement::AllOf(needed) => needed.iter().all(|s| granted.contains(s)),
             ScopeRequirement::AnyOf(needed) => needed.iter().any(|s| granted.contains(s)),
         }
-    }
-
-    /// `Ok` when `granted` satisfies the requirement, else
-    /// [`Error::InsufficientScope`] (403).
-    pub fn check(&self, granted: &Scopes) -> Result<(), Error> {
-        if self.is_met_by(granted) { Ok(()) } else { Err(Error::InsufficientScope(self.clone())) }
     }
 
     /// The value of the challenge's `scope` attribute: the scopes involved,
@@ -185,12 +177,6 @@ mod tests {
         assert!(!ScopeRequirement::all_of(["a", "c"]).is_met_by(&granted));
         assert!(ScopeRequirement::any_of(["c", "b"]).is_met_by(&granted));
         assert!(!ScopeRequirement::any_of(["c", "d"]).is_met_by(&granted));
-        let err = ScopeRequirement::scope("admin").check(&granted).unwrap_err();
-        assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
-        assert_eq!(
-            err.challenge(),
-            r#"Bearer realm="tokengate", error="insufficient_scope", error_description="the token lacks the scope this resource requires (admin)", scope="admin""#
-        );
         assert_eq!(ScopeRequirement::any_of(["x", "y"]).to_string(), "one of: x, y");
     }
 }

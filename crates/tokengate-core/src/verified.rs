@@ -1,17 +1,18 @@
 //! What a handler receives for an accepted token.
 
+use std::fmt;
+use std::sync::Arc;
+
 use crate::algorithm::Algorithm;
-use crate::claims::StandardClaims;
 use crate::error::Error;
+use crate::parse::claims::StandardClaims;
 use crate::scopes::{ScopeRequirement, Scopes};
 
-/// A token that passed every check, with its claims as the caller's type `C`
-/// (any `serde::Deserialize` type; [`StandardClaims`] by default) and the
-/// registered claims tokengate itself read and checked.
-#[derive(Clone, Debug)]
-pub struct Verified<C = StandardClaims> {
-    /// The claims, deserialized as `C`.
-    pub claims: C,
+/// The registered claims tokengate itself read and checked, and how the
+/// token was verified: filled in once by the issuer's claim rules, then
+/// shared (never copied) by every [`Verified`] of the token.
+#[derive(Debug)]
+pub(crate) struct TokenFacts {
     pub(crate) scopes: Scopes,
     pub(crate) issuer: Option<String>,
     pub(crate) subject: Option<String>,
@@ -25,55 +26,104 @@ pub struct Verified<C = StandardClaims> {
     pub(crate) used_once: bool,
 }
 
+/// A token that passed every check, with its claims as the caller's type `C`
+/// (any `serde::Deserialize` type; [`StandardClaims`] by default) and the
+/// registered claims tokengate itself read and checked.
+///
+/// Cheap to clone whatever `C` is (two `Arc`s inside): adapters and
+/// extractors hand the same verification around without copying claims,
+/// and `C` need not implement `Clone`.
+pub struct Verified<C = StandardClaims> {
+    facts: Arc<TokenFacts>,
+    claims: Arc<C>,
+}
+
+impl<C> Clone for Verified<C> {
+    fn clone(&self) -> Self {
+        Verified { facts: self.facts.clone(), claims: self.claims.clone() }
+    }
+}
+
+impl<C: fmt::Debug> fmt::Debug for Verified<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified").field("facts", &self.facts).field("claims", &self.claims).finish()
+    }
+}
+
 impl<C> Verified<C> {
+    pub(crate) fn new(facts: TokenFacts, claims: C) -> Self {
+        Verified { facts: Arc::new(facts), claims: Arc::new(claims) }
+    }
+
+    pub(crate) fn from_parts(facts: Arc<TokenFacts>, claims: Arc<C>) -> Self {
+        Verified { facts, claims }
+    }
+
+    pub(crate) fn parts(&self) -> (Arc<TokenFacts>, Arc<C>) {
+        (self.facts.clone(), self.claims.clone())
+    }
+
+    pub(crate) fn facts(&self) -> &TokenFacts {
+        &self.facts
+    }
+
+    /// The claims, deserialized as `C`.
+    pub fn claims(&self) -> &C {
+        &self.claims
+    }
+
     /// The granted scopes (from `scope`, `scp` or `permissions`).
     pub fn scopes(&self) -> &Scopes {
-        &self.scopes
+        &self.facts.scopes
     }
 
     /// `Ok` when the scopes meet `requirement`, else a 403 [`Error::InsufficientScope`].
     pub fn require(&self, requirement: &ScopeRequirement) -> Result<(), Error> {
-        requirement.check(&self.scopes)
+        if requirement.is_met_by(self.scopes()) {
+            Ok(())
+        } else {
+            Err(Error::InsufficientScope(requirement.clone()))
+        }
     }
 
     /// `iss`.
     pub fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
+        self.facts.issuer.as_deref()
     }
 
     /// `sub`.
     pub fn subject(&self) -> Option<&str> {
-        self.subject.as_deref()
+        self.facts.subject.as_deref()
     }
 
     /// `jti`.
     pub fn token_id(&self) -> Option<&str> {
-        self.token_id.as_deref()
+        self.facts.token_id.as_deref()
     }
 
     /// `client_id` (RFC 9068).
     pub fn client_id(&self) -> Option<&str> {
-        self.client_id.as_deref()
+        self.facts.client_id.as_deref()
     }
 
     /// `exp`, seconds since the epoch.
     pub fn expires_at(&self) -> Option<u64> {
-        self.expires_at
+        self.facts.expires_at
     }
 
     /// `iat`, seconds since the epoch.
     pub fn issued_at(&self) -> Option<u64> {
-        self.issued_at
+        self.facts.issued_at
     }
 
     /// The algorithm the signature was verified with.
     pub fn algorithm(&self) -> Algorithm {
-        self.algorithm
+        self.facts.algorithm
     }
 
     /// The `kid` of the key that verified the token, when the token named one.
     pub fn key_id(&self) -> Option<&str> {
-        self.key_id.as_deref()
+        self.facts.key_id.as_deref()
     }
 
     /// Whether this verification spent the token: its single use was recorded
@@ -81,28 +131,20 @@ impl<C> Verified<C> {
     /// [`Validator::use_once`](crate::Validator::use_once) through
     /// [`Validator::validate_token_once`](crate::Validator::validate_token_once)).
     pub fn is_single_use(&self) -> bool {
-        self.used_once
+        self.facts.used_once
     }
 
-    /// The claims, by value.
-    pub fn into_claims(self) -> C {
-        self.claims
+    /// The claims, by value: moved out when this is the only handle on them,
+    /// cloned otherwise.
+    pub fn into_claims(self) -> C
+    where
+        C: Clone,
+    {
+        Arc::unwrap_or_clone(self.claims)
     }
 
     /// The same verification with the claims mapped to another type.
-    pub fn map<D>(self, f: impl FnOnce(C) -> D) -> Verified<D> {
-        Verified {
-            claims: f(self.claims),
-            scopes: self.scopes,
-            issuer: self.issuer,
-            subject: self.subject,
-            token_id: self.token_id,
-            client_id: self.client_id,
-            expires_at: self.expires_at,
-            issued_at: self.issued_at,
-            algorithm: self.algorithm,
-            key_id: self.key_id,
-            used_once: self.used_once,
-        }
+    pub fn map<D>(&self, f: impl FnOnce(&C) -> D) -> Verified<D> {
+        Verified { facts: self.facts.clone(), claims: Arc::new(f(&self.claims)) }
     }
 }

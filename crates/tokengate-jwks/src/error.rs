@@ -1,22 +1,27 @@
-//! Why a key source could not be built, or why a fetch failed.
+//! Why a key source could not be built ([`JwksBuildError`]), and why one
+//! fetch failed ([`JwksFetchError`]).
+//!
+//! None of them ever contains key material or a token.
 
+use std::fmt;
 use std::time::Duration;
 
 use tokengate_core::KeyError;
 
-/// Why a [`JwksSource`](crate::JwksSource) could not be built, or why one
-/// fetch of the key set (or of a discovery document) failed.
+/// Why [`JwksBuilder::build`](crate::JwksBuilder::build) refused the
+/// configuration: a mistake to fix before the source can start.
 ///
-/// Build errors (`InvalidUrl`, `InsecureUrl`, `UnsupportedScheme`,
-/// `CredentialsInUrl`, `InvalidIssuer`, `InvalidConfig`, `NoRuntime`,
-/// `Client`) are configuration mistakes: fix the configuration. Every other
-/// variant describes one failed refresh; the source keeps serving its last
-/// good keys (within the staleness limit) and retries with backoff. None of
-/// them ever contains key material or a token.
-#[derive(Debug, thiserror::Error)]
+/// The URL variants (`InvalidUrl`, `InsecureUrl`, `UnsupportedScheme`,
+/// `CredentialsInUrl`) are the transport rules; a URL found later (a
+/// discovered `jwks_uri`, where a custom client's redirects ended) that
+/// breaks them fails that fetch with [`JwksFetchError::Refused`], which
+/// carries one of them.
+///
+/// Its `Debug` output is the variant's name followed by its `Display` text,
+/// so that `fn main() -> Result<(), Box<dyn Error>>` shows the explanation.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
-pub enum JwksError {
-    // ---- configuration (returned by `build`) ----
+pub enum JwksBuildError {
     /// A configured URL (or a `jwks_uri` read from discovery) does not parse.
     #[error("`{url}` is not a valid URL: {source}")]
     InvalidUrl {
@@ -74,10 +79,44 @@ pub enum JwksError {
     /// The default HTTP client could not be created.
     #[error("the HTTP client could not be created: {0}")]
     Client(#[source] reqwest::Error),
+}
 
-    // ---- one failed fetch ----
-    /// The request failed: connection refused, DNS, TLS, a refused redirect,
-    /// a broken body.
+impl JwksBuildError {
+    fn variant(&self) -> &'static str {
+        match self {
+            JwksBuildError::InvalidUrl { .. } => "InvalidUrl",
+            JwksBuildError::InsecureUrl { .. } => "InsecureUrl",
+            JwksBuildError::UnsupportedScheme { .. } => "UnsupportedScheme",
+            JwksBuildError::CredentialsInUrl { .. } => "CredentialsInUrl",
+            JwksBuildError::InvalidIssuer { .. } => "InvalidIssuer",
+            JwksBuildError::InvalidConfig(_) => "InvalidConfig",
+            JwksBuildError::NoRuntime => "NoRuntime",
+            JwksBuildError::Client(_) => "Client",
+        }
+    }
+}
+
+impl fmt::Debug for JwksBuildError {
+    /// `Variant: explanation`, for instance
+    /// ``InsecureUrl: `http://x/jwks` must use https:// (…)``: what `?` in
+    /// `main` prints, so the hint on how to fix it is not lost.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {self}", self.variant())
+    }
+}
+
+/// Why one fetch of the key set (or of a discovery document) failed.
+///
+/// Reported by [`JwksSource::refresh_now`](crate::JwksSource::refresh_now)
+/// and [`JwksStatus::last_error`](crate::JwksStatus::last_error). The source
+/// keeps serving its last good keys (within the staleness limit) and retries
+/// with backoff.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwksFetchError {
+    /// The request failed: connection refused, DNS, TLS, a redirect the
+    /// default client refused (too many, or to a URL the transport rules
+    /// refuse), a broken body.
     #[error("fetching `{url}` failed: {source}")]
     Request {
         /// The URL requested.
@@ -151,29 +190,89 @@ pub enum JwksError {
         /// The `issuer` the document names (truncated to 200 characters).
         found: String,
     },
+    /// The answer led to a URL that breaks the transport rules, and it was
+    /// not fetched: a discovery document's `jwks_uri`, or the URL a custom
+    /// client's redirects ended at.
+    #[error("`{url}` led to a URL that is refused: {source}")]
+    Refused {
+        /// The URL requested.
+        url: String,
+        /// The rule broken: [`JwksBuildError::InvalidUrl`],
+        /// [`InsecureUrl`](JwksBuildError::InsecureUrl),
+        /// [`UnsupportedScheme`](JwksBuildError::UnsupportedScheme) or
+        /// [`CredentialsInUrl`](JwksBuildError::CredentialsInUrl), naming
+        /// the refused URL.
+        #[source]
+        source: JwksBuildError,
+    },
     /// Neither discovery document could be used; both failures are kept.
     #[error("discovery failed: {openid_configuration}; then: {oauth_authorization_server}")]
     Discovery {
         /// Why `{issuer}/.well-known/openid-configuration` failed.
-        openid_configuration: Box<JwksError>,
+        openid_configuration: Box<JwksFetchError>,
         /// Why the RFC 8414 `/.well-known/oauth-authorization-server` document failed.
-        oauth_authorization_server: Box<JwksError>,
+        oauth_authorization_server: Box<JwksFetchError>,
     },
     /// The fetch was abandoned before it finished (its runtime shut down).
     #[error("the fetch was abandoned before it finished (the Tokio runtime shut down)")]
     Abandoned,
 }
 
-impl JwksError {
+impl JwksFetchError {
     /// Whether this error, or one of the discovery failures inside it, is an
-    /// [`JwksError::IssuerMismatch`].
+    /// [`JwksFetchError::IssuerMismatch`].
     pub fn is_issuer_mismatch(&self) -> bool {
         match self {
-            JwksError::IssuerMismatch { .. } => true,
-            JwksError::Discovery { openid_configuration, oauth_authorization_server } => {
+            JwksFetchError::IssuerMismatch { .. } => true,
+            JwksFetchError::Discovery { openid_configuration, oauth_authorization_server } => {
                 openid_configuration.is_issuer_mismatch() || oauth_authorization_server.is_issuer_mismatch()
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_error_debug_carries_the_explanation() {
+        let error = JwksBuildError::InsecureUrl { url: "http://x/jwks".into() };
+        assert_eq!(
+            format!("{error:?}"),
+            "InsecureUrl: `http://x/jwks` must use https:// (http:// is allowed only for loopback hosts, \
+             and only with allow_http_loopback(true))"
+        );
+        // What `?` in `fn main() -> Result<(), Box<dyn Error>>` prints.
+        let boxed: Box<dyn std::error::Error> = Box::new(error);
+        assert!(format!("{boxed:?}").contains("allow_http_loopback(true)"), "{boxed:?}");
+
+        assert_eq!(
+            format!("{:?}", JwksBuildError::NoRuntime),
+            format!("NoRuntime: {}", JwksBuildError::NoRuntime)
+        );
+        let config = JwksBuildError::InvalidConfig("the request timeout must not be zero");
+        assert_eq!(
+            format!("{config:?}"),
+            "InvalidConfig: invalid JWKS configuration: the request timeout must not be zero"
+        );
+        let issuer = JwksBuildError::InvalidIssuer { issuer: "https://a/?q".into(), reason: "no query" };
+        assert_eq!(
+            format!("{issuer:?}"),
+            "InvalidIssuer: the issuer `https://a/?q` cannot be used for discovery: no query"
+        );
+    }
+
+    #[test]
+    fn a_refused_url_in_a_fetch_error_shows_the_rule() {
+        let error = JwksFetchError::Refused {
+            url: "https://a.example/.well-known/openid-configuration".into(),
+            source: JwksBuildError::InsecureUrl { url: "http://keys.example/jwks".into() },
+        };
+        let text = error.to_string();
+        assert!(text.starts_with("`https://a.example/.well-known/openid-configuration` led to"), "{text}");
+        assert!(text.contains("`http://keys.example/jwks` must use https://"), "{text}");
+        assert!(format!("{error:?}").contains("InsecureUrl: "), "{error:?}");
     }
 }

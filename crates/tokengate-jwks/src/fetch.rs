@@ -1,14 +1,12 @@
 //! One fetch: discovery when needed, the JWK Set, parsed once.
 
-use std::time::Duration;
-
 use reqwest::header::{ACCEPT, AGE, CACHE_CONTROL, HeaderMap};
 use serde::Deserialize;
 use tokengate_core::KeySet;
 use url::Url;
 
-use crate::builder::{Config, check_transport, parse_url};
-use crate::error::JwksError;
+use crate::config::{Config, check_transport, parse_url};
+use crate::error::JwksFetchError;
 
 /// A key set obtained by one successful fetch.
 pub(crate) struct Fetched {
@@ -20,33 +18,37 @@ pub(crate) struct Fetched {
 }
 
 /// Fetches and parses the JWK Set at `url`.
-pub(crate) async fn jwk_set(config: &Config, url: &Url) -> Result<Fetched, JwksError> {
+pub(crate) async fn jwk_set(config: &Config, url: &Url) -> Result<Fetched, JwksFetchError> {
     let (body, headers) = get(config, url, "application/jwk-set+json, application/json;q=0.9").await?;
     let (keys, skipped) = KeySet::parse_jwk_set(&body)
-        .map_err(|source| JwksError::InvalidJwkSet { url: url.to_string(), source })?;
+        .map_err(|source| JwksFetchError::InvalidJwkSet { url: url.to_string(), source })?;
     for skip in &skipped {
         tracing::warn!(url = %url, kid = ?skip.kid, reason = %skip.reason, "skipping unusable key in JWK Set");
     }
     if keys.is_empty() {
-        return Err(JwksError::NoUsableKeys { url: url.to_string(), skipped: skipped.len() });
+        return Err(JwksFetchError::NoUsableKeys { url: url.to_string(), skipped: skipped.len() });
     }
     Ok(Fetched { keys, max_age: usable_max_age(&headers), url: url.clone() })
 }
 
 /// Reads one metadata document and returns its checked `jwks_uri`.
-pub(crate) async fn metadata(config: &Config, url: &Url, expected_issuer: &str) -> Result<Url, JwksError> {
+pub(crate) async fn metadata(
+    config: &Config,
+    url: &Url,
+    expected_issuer: &str,
+) -> Result<Url, JwksFetchError> {
     #[derive(Deserialize)]
     struct Metadata {
         issuer: Option<String>,
         jwks_uri: Option<String>,
     }
-    let invalid = |reason: String| JwksError::InvalidMetadata { url: url.to_string(), reason };
+    let invalid = |reason: String| JwksFetchError::InvalidMetadata { url: url.to_string(), reason };
     let (body, _) = get(config, url, "application/json").await?;
     let document: Metadata =
         serde_json::from_slice(&body).map_err(|e| invalid(format!("not a JSON metadata document: {e}")))?;
     let issuer = document.issuer.ok_or_else(|| invalid("it has no `issuer`".into()))?;
     if issuer != expected_issuer {
-        return Err(JwksError::IssuerMismatch {
+        return Err(JwksFetchError::IssuerMismatch {
             url: url.to_string(),
             expected: expected_issuer.to_owned(),
             found: issuer.chars().take(200).collect(),
@@ -54,6 +56,7 @@ pub(crate) async fn metadata(config: &Config, url: &Url, expected_issuer: &str) 
     }
     let jwks_uri = document.jwks_uri.ok_or_else(|| invalid("it has no `jwks_uri`".into()))?;
     parse_url(&jwks_uri, config.allow_http_loopback)
+        .map_err(|source| JwksFetchError::Refused { url: url.to_string(), source })
 }
 
 /// Discovery: OpenID Connect first, then RFC 8414.
@@ -62,7 +65,7 @@ pub(crate) async fn discover(
     issuer: &str,
     openid_configuration: &Url,
     oauth_authorization_server: &Url,
-) -> Result<Url, JwksError> {
+) -> Result<Url, JwksFetchError> {
     let first = match metadata(config, openid_configuration, issuer).await {
         Ok(jwks_uri) => return Ok(jwks_uri),
         Err(error) => error,
@@ -70,7 +73,7 @@ pub(crate) async fn discover(
     tracing::debug!(url = %openid_configuration, error = %first, "OpenID Connect discovery failed; trying RFC 8414");
     match metadata(config, oauth_authorization_server, issuer).await {
         Ok(jwks_uri) => Ok(jwks_uri),
-        Err(second) => Err(JwksError::Discovery {
+        Err(second) => Err(JwksFetchError::Discovery {
             openid_configuration: Box::new(first),
             oauth_authorization_server: Box::new(second),
         }),
@@ -78,14 +81,18 @@ pub(crate) async fn discover(
 }
 
 /// A GET with the timeout, the size cap and the transport rules applied.
-async fn get(config: &Config, url: &Url, accept: &'static str) -> Result<(Vec<u8>, HeaderMap), JwksError> {
+async fn get(
+    config: &Config,
+    url: &Url,
+    accept: &'static str,
+) -> Result<(Vec<u8>, HeaderMap), JwksFetchError> {
     let timeout = config.request_timeout;
     let limit = config.max_response_bytes;
     let failed = |source: reqwest::Error| {
         if source.is_timeout() {
-            JwksError::Timeout { url: url.to_string(), timeout }
+            JwksFetchError::Timeout { url: url.to_string(), timeout }
         } else {
-            JwksError::Request { url: url.to_string(), source }
+            JwksFetchError::Request { url: url.to_string(), source }
         }
     };
     tracing::debug!(url = %url, "fetching");
@@ -98,12 +105,13 @@ async fn get(config: &Config, url: &Url, accept: &'static str) -> Result<(Vec<u8
         .await
         .map_err(failed)?;
     // A custom client may follow redirects anywhere: check where we ended up.
-    check_transport(response.url(), config.allow_http_loopback)?;
+    check_transport(response.url(), config.allow_http_loopback)
+        .map_err(|source| JwksFetchError::Refused { url: url.to_string(), source })?;
     let status = response.status();
     if !status.is_success() {
-        return Err(JwksError::Status { url: url.to_string(), status: status.as_u16() });
+        return Err(JwksFetchError::Status { url: url.to_string(), status: status.as_u16() });
     }
-    let too_large = || JwksError::TooLarge { url: url.to_string(), limit };
+    let too_large = || JwksFetchError::TooLarge { url: url.to_string(), limit };
     let announced = response.content_length().unwrap_or(0);
     if announced > limit as u64 {
         return Err(too_large());
@@ -140,25 +148,6 @@ pub(crate) fn usable_max_age(headers: &HeaderMap) -> Option<u64> {
     }
     let age = headers.get(AGE).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok()).unwrap_or(0);
     max_age.map(|m| m.saturating_sub(age))
-}
-
-/// The refresh interval for a response: its `max-age`, else the default,
-/// clamped to the configured bounds.
-pub(crate) fn refresh_interval(config: &Config, max_age: Option<u64>) -> u64 {
-    max_age
-        .unwrap_or(config.default_refresh_interval)
-        .clamp(config.min_refresh_interval, config.max_refresh_interval)
-}
-
-/// The retry delay after `failures` consecutive failures.
-pub(crate) fn backoff(config: &Config, failures: u32) -> u64 {
-    let doublings = failures.saturating_sub(1).min(63);
-    config.backoff_initial.saturating_mul(1u64 << doublings).min(config.backoff_max)
-}
-
-/// Seconds as a `Duration`, at least one second (for `Retry-After`).
-pub(crate) fn retry_after(seconds: u64) -> Duration {
-    Duration::from_secs(seconds.max(1))
 }
 
 #[cfg(test)]

@@ -42,24 +42,38 @@
 //!   signature keys whose `kty`/`crv`/`alg`/`use`/`key_ops` agree; a key that
 //!   cannot be used is skipped with a warning; keys are parsed once per
 //!   fetch. A set with no usable key counts as a failed fetch.
-//! - **Freshness**: refresh after `Cache-Control: max-age` (clamped to
-//!   60 s – 1 day by default), or every 300 s without one.
+//! - **Freshness**: refresh after the issuer's `Cache-Control: max-age`
+//!   (clamped to 60 s – 1 h by default), or, without one, after the
+//!   configured default interval (300 s by default, used as given).
+//! - **Removed keys**: a key the issuer removes from its set stops verifying
+//!   at the next refresh, so within the refresh interval (≤ 1 h by default)
+//!   while the endpoint answers, and within the refresh interval plus the
+//!   maximum staleness (≤ 7 h by default) while it is down.
 //! - **Unknown `kid`**: at most one fetch per cooldown (30 s by default),
 //!   shared by all requests that need it; still unknown after it means
 //!   refused (`invalid_token`), never accepted.
 //! - **Outages**: failed refreshes keep the last good keys in use for up to
-//!   the maximum staleness (1 day past their refresh time by default),
+//!   the maximum staleness (6 h past their refresh time by default),
 //!   retrying with exponential backoff; with no usable keys every token is
 //!   refused with [`tokengate_core::Error::KeysUnavailable`] (503 with
-//!   `Retry-After`).
+//!   `Retry-After`). Each failure is a [`JwksFetchError`], reported by
+//!   [`JwksSource::refresh_now`] and [`JwksStatus::last_error`].
+//! - **Configuration mistakes** fail [`JwksBuilder::build`] with a
+//!   [`JwksBuildError`], whose `Debug` output (what `?` in `main` prints)
+//!   says how to fix it.
 //!
 //! See `docs/jwks.md` in the repository for the full guide.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// The modules depend on each other without cycles:
+// builder → {config, source}; source → {config, refresh};
+// refresh → {config, fetch}; fetch → config; error is used by all.
 mod builder;
+mod config;
 mod error;
 mod fetch;
+mod refresh;
 mod source;
 
 pub use builder::{
@@ -67,7 +81,7 @@ pub use builder::{
     DEFAULT_MAX_REFRESH_INTERVAL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_STALENESS,
     DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL, DEFAULT_REQUEST_TIMEOUT, JwksBuilder, USER_AGENT,
 };
-pub use error::JwksError;
+pub use error::{JwksBuildError, JwksFetchError};
 /// The HTTP client crate, re-exported so that a client passed to
 /// [`JwksBuilder::http_client`] is of the same version.
 pub use reqwest;

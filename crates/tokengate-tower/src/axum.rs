@@ -18,11 +18,11 @@
 //! produces (`Auth<MyClaims>` behind `TokenLayer::new(..)` without
 //! `.claims::<MyClaims>()`).
 //!
-//! Rejections use the contract's rendering ([`refusal_response`]) with the
-//! layer's validator (so its realm); a custom
-//! [`RenderRefusal`](crate::RenderRefusal) on the layer does not apply to
-//! them — match on [`AuthRejection::error`] (e.g. with `Result<Auth, AuthRejection>`
-//! as the extractor) to answer differently.
+//! Rejections are rendered by the layer in front, with its validator and
+//! its [`RenderRefusal`](crate::RenderRefusal), like every other refusal.
+//! A handler can refuse the same way: [`AuthRejection`] is `From<Error>`,
+//! so `validator.use_once(&token, &policy).await?` works in a handler
+//! returning `Result<_, AuthRejection>`.
 //!
 //! ```
 //! use axum::{Json, Router, routing::get};
@@ -56,11 +56,9 @@ use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
-use http::{Extensions, StatusCode, header};
-use tokengate_core::{Error, Refusal, Scopes, StandardClaims, Verified};
-
-use crate::gate::{Gate, Missing};
-use crate::render::refusal_response;
+use http::{Extensions, StatusCode};
+use tokengate_core::adapter::{Gate, Rejection};
+use tokengate_core::{Challenge, Error, Refusal, Scopes, StandardClaims, Verified};
 
 /// The verified token of the request, as a handler argument.
 ///
@@ -69,8 +67,14 @@ use crate::render::refusal_response;
 /// type of the [`TokenLayer`](crate::TokenLayer) ([`StandardClaims`] by default).
 /// `Option<Auth<C>>` is `None` for an anonymous request let through by a
 /// layer in [optional mode](crate::Mode::Optional).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Auth<C = StandardClaims>(pub Verified<C>);
+
+impl<C> Clone for Auth<C> {
+    fn clone(&self) -> Self {
+        Auth(self.0.clone())
+    }
+}
 
 impl<C> Auth<C> {
     /// The verified token.
@@ -92,55 +96,32 @@ impl<C> DerefMut for Auth<C> {
     }
 }
 
-/// The token's `Verified<C>`, `None` when the request is anonymous.
-fn verified<C: Clone + Send + Sync + 'static>(
-    extensions: &Extensions,
-) -> Result<Option<Verified<C>>, AuthRejection> {
-    let gate = gate(extensions)?;
-    if !gate.authenticated {
-        return Ok(None);
-    }
-    match extensions.get::<Verified<C>>() {
-        Some(verified) => Ok(Some(verified.clone())),
-        None => Err(AuthRejection::misconfigured(Missing::ClaimsType {
-            layer: gate.claims_type,
-            wanted: std::any::type_name::<C>(),
-        })),
-    }
-}
-
+/// The gate the layer left, or the misconfiguration of its absence.
 fn gate(extensions: &Extensions) -> Result<&Gate, AuthRejection> {
-    Gate::of(extensions).ok_or_else(|| AuthRejection::misconfigured(Missing::Layer))
-}
-
-fn anonymous(extensions: &Extensions) -> AuthRejection {
-    match gate(extensions) {
-        Ok(gate) => AuthRejection::refused(gate, Error::MissingToken),
-        Err(rejection) => rejection,
-    }
+    Ok(Gate::required(extensions.get())?)
 }
 
 impl<S, C> FromRequestParts<S> for Auth<C>
 where
     S: Send + Sync,
-    C: Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
 {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        verified(&parts.extensions)?.map(Auth).ok_or_else(|| anonymous(&parts.extensions))
+        Ok(Auth(gate(&parts.extensions)?.require_verified()?))
     }
 }
 
 impl<S, C> OptionalFromRequestParts<S> for Auth<C>
 where
     S: Send + Sync,
-    C: Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
 {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        Ok(verified(&parts.extensions)?.map(Auth))
+        Ok(gate(&parts.extensions)?.verified()?.map(Auth))
     }
 }
 
@@ -157,23 +138,14 @@ impl Deref for TokenScopes {
     }
 }
 
-fn scopes(extensions: &Extensions) -> Result<Option<TokenScopes>, AuthRejection> {
-    let gate = gate(extensions)?;
-    if !gate.authenticated {
-        return Ok(None);
-    }
-    match gate.scopes(extensions) {
-        Some(scopes) => Ok(Some(TokenScopes(scopes.clone()))),
-        // Someone removed the `Verified` from the extensions.
-        None => Err(AuthRejection::misconfigured(Missing::Layer)),
-    }
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for TokenScopes {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        scopes(&parts.extensions)?.ok_or_else(|| anonymous(&parts.extensions))
+        let gate = gate(&parts.extensions)?;
+        gate.scopes()
+            .map(|scopes| TokenScopes(scopes.clone()))
+            .ok_or_else(|| gate.refuse(Error::MissingToken).into())
     }
 }
 
@@ -181,7 +153,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for TokenScopes {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        scopes(&parts.extensions)
+        Ok(gate(&parts.extensions)?.scopes().map(|scopes| TokenScopes(scopes.clone())))
     }
 }
 
@@ -211,7 +183,7 @@ impl<Spec, C> Deref for RequireScopes<Spec, C> {
     }
 }
 
-impl<Spec, C: Clone> Clone for RequireScopes<Spec, C> {
+impl<Spec, C> Clone for RequireScopes<Spec, C> {
     fn clone(&self) -> Self {
         RequireScopes(self.0.clone(), PhantomData)
     }
@@ -227,75 +199,64 @@ impl<S, Spec, C> FromRequestParts<S> for RequireScopes<Spec, C>
 where
     S: Send + Sync,
     Spec: ScopeSpec,
-    C: Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
 {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let extensions = &parts.extensions;
-        let verified = verified::<C>(extensions)?.ok_or_else(|| anonymous(extensions))?;
+        let gate = gate(&parts.extensions)?;
+        let verified = gate.require_verified::<C>()?;
         if Spec::is_met_by(verified.scopes()) {
             Ok(RequireScopes(verified, PhantomData))
         } else {
-            Err(AuthRejection::refused(gate(extensions)?, Error::InsufficientScope(Spec::requirement())))
+            Err(gate.refuse(Error::InsufficientScope(Spec::requirement())).into())
         }
     }
 }
 
 /// Why an extractor of this module refused: a refusal of the request
-/// (401 / 403, rendered as the contract says), or a misconfigured server (500).
+/// (401 / 403, rendered by the layer in front), or a misconfigured server
+/// (500). Also what a handler returns to refuse with an [`Error`]: it is
+/// `From<Error>`.
 #[derive(Debug)]
-pub struct AuthRejection {
-    kind: Kind,
-}
-
-#[derive(Debug)]
-enum Kind {
-    Refused { error: Error, refusal: Refusal },
-    Misconfigured(Missing),
-}
+pub struct AuthRejection(Rejection);
 
 impl AuthRejection {
-    fn refused(gate: &Gate, error: Error) -> Self {
-        let refusal = gate.validator.refusal(&error);
-        AuthRejection { kind: Kind::Refused { error, refusal } }
-    }
-
-    fn misconfigured(missing: Missing) -> Self {
-        AuthRejection { kind: Kind::Misconfigured(missing) }
-    }
-
     /// The response status.
     pub fn status(&self) -> StatusCode {
-        match &self.kind {
-            Kind::Refused { refusal, .. } => refusal.status,
-            Kind::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.0.status()
     }
 
     /// Why the request was refused; `None` for a misconfigured server.
     pub fn error(&self) -> Option<&Error> {
-        match &self.kind {
-            Kind::Refused { error, .. } => Some(error),
-            Kind::Misconfigured(_) => None,
-        }
+        self.0.error()
     }
 
     /// The refusal as the core renders it; `None` for a misconfigured server.
     pub fn refusal(&self) -> Option<&Refusal> {
-        match &self.kind {
-            Kind::Refused { refusal, .. } => Some(refusal),
-            Kind::Misconfigured(_) => None,
-        }
+        self.0.refusal()
+    }
+}
+
+impl From<Rejection> for AuthRejection {
+    fn from(rejection: Rejection) -> Self {
+        AuthRejection(rejection)
+    }
+}
+
+impl From<Error> for AuthRejection {
+    /// A refusal of the handler's: rendered here with the default realm, then
+    /// again by the [`TokenLayer`](crate::TokenLayer) in front with its
+    /// validator and renderer.
+    fn from(error: Error) -> Self {
+        let refusal = Refusal::new(&error, &Challenge::default());
+        AuthRejection(Rejection::Refused { error, refusal })
     }
 }
 
 impl fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            Kind::Refused { error, .. } => fmt::Display::fmt(error, f),
-            Kind::Misconfigured(missing) => f.write_str(&missing.message()),
-        }
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -303,19 +264,6 @@ impl std::error::Error for AuthRejection {}
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        match self.kind {
-            Kind::Refused { refusal, .. } => refusal_response::<Body>(refusal),
-            Kind::Misconfigured(missing) => {
-                let message = format!("tokengate: {}", missing.message());
-                tracing::error!("{message}");
-                let mut response = Response::new(Body::from(message));
-                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    http::HeaderValue::from_static("text/plain; charset=utf-8"),
-                );
-                response
-            }
-        }
+        self.0.into_response::<Body>()
     }
 }

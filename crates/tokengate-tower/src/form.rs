@@ -14,6 +14,7 @@ use http_body::Body;
 use http_body_util::{BodyExt, Limited};
 use pin_project_lite::pin_project;
 use tokengate_core::RequestParts;
+use tokengate_core::adapter::is_form_urlencoded;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -22,8 +23,7 @@ use tower_service::Service;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormBody(pub Bytes);
 
-/// The default body limit of [`FormBodyLayer`]: 64 KiB.
-pub const DEFAULT_FORM_LIMIT: usize = 64 * 1024;
+pub use tokengate_core::adapter::DEFAULT_FORM_LIMIT;
 
 /// A Tower [`Layer`] that buffers `application/x-www-form-urlencoded` request
 /// bodies (up to a limit) so that the [`TokenLayer`](crate::TokenLayer)
@@ -93,9 +93,7 @@ pub struct FormBodyService<S> {
 }
 
 fn is_form(headers: &http::HeaderMap) -> bool {
-    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
-    let essence = value.split(';').next().unwrap_or("").trim();
-    essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    headers.get(CONTENT_TYPE).is_some_and(|value| is_form_urlencoded(value.as_bytes()))
 }
 
 type Buffering<Res, E> = Pin<Box<dyn Future<Output = Result<Res, E>> + Send>>;

@@ -10,26 +10,13 @@ use std::task::{Context, Poll, ready};
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use serde::de::DeserializeOwned;
+use tokengate_core::adapter::{Gate, Mode, PendingRefusal};
 use tokengate_core::{Error, StandardClaims, Validator, Verified};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::form::WithForm;
-use crate::gate::Gate;
 use crate::render::{JsonRefusal, RenderRefusal};
-
-/// Whether a request that presents no token at all may pass.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// Every request must present a valid token (the default).
-    #[default]
-    Required,
-    /// A request presenting no token passes through anonymously (no
-    /// `Verified` in its extensions). A request presenting a token that is
-    /// malformed or invalid is still refused: a bad token is never treated
-    /// as no token.
-    Optional,
-}
 
 /// A Tower [`Layer`] that validates each request's bearer token with a
 /// [`Validator`] before the inner service sees it.
@@ -41,14 +28,15 @@ pub enum Mode {
 ///   `Retry-After` and JSON body exactly as
 ///   [`Validator::refusal`] describes them, rendered by [`JsonRefusal`] or
 ///   your own [`RenderRefusal`] — and the inner service is not called.
+/// - A refusal made behind it (a [`ScopeLayer`](crate::ScopeLayer), an
+///   extractor, a handler's `?`) is rendered the same way, on its way out.
 ///
 /// Works over `http::Request<B>` for any body type `B` (the body is never
 /// read), so it fits `tower::ServiceBuilder`, `axum::Router::layer` /
 /// `route_layer`, and plain `hyper` services alike.
 ///
-/// The claims type is a type parameter rather than erased: handlers get
-/// `Verified<C>` back by type, with no downcast that could fail at run time.
-/// The layer also records (privately) that it ran, so that
+/// The claims type is a type parameter: handlers get `Verified<C>` back by
+/// type. The layer also leaves a [`Gate`] in the extensions, so that
 /// [`ScopeLayer`](crate::ScopeLayer) and the axum extractors work for any
 /// `C` and can tell an anonymous request from a missing layer.
 ///
@@ -89,7 +77,7 @@ impl TokenLayer {
 
 impl<C, R> TokenLayer<C, R> {
     /// Deserializes the claims of accepted tokens as `D` (any
-    /// `serde::Deserialize + Clone + Send + Sync` type of yours) instead of
+    /// `serde::Deserialize + Send + Sync` type of yours) instead of
     /// [`StandardClaims`]; handlers then find a `Verified<D>`.
     pub fn claims<D>(self) -> TokenLayer<D, R> {
         TokenLayer { validator: self.validator, mode: self.mode, render: self.render, _claims: PhantomData }
@@ -197,7 +185,7 @@ impl<S: fmt::Debug, C, R> fmt::Debug for TokenService<S, C, R> {
 impl<S, B, ResBody, C, R> Service<Request<B>> for TokenService<S, C, R>
 where
     S: Service<Request<B>, Response = Response<ResBody>> + Clone,
-    C: DeserializeOwned + Clone + Send + Sync + 'static,
+    C: DeserializeOwned + Send + Sync + 'static,
     R: RenderRefusal<ResBody>,
 {
     type Response = Response<ResBody>;
@@ -212,11 +200,12 @@ where
         let shared = &*self.shared;
         // Extraction is synchronous: requests without a usable token are
         // answered here, without allocating a validation future.
-        let token = match shared.validator.extract_token(&WithForm { request: &request }) {
-            Ok(token) => token.into_owned(),
-            Err(Error::MissingToken) if shared.mode == Mode::Optional => {
-                request.extensions_mut().insert(Gate::new::<C>(shared.validator.clone(), false));
-                return ResponseFuture { state: State::Calling { future: self.inner.call(request) } };
+        let token = match Gate::extract(&shared.validator, &WithForm { request: &request }, shared.mode) {
+            Ok(Some(token)) => token.into_owned(),
+            Ok(None) => {
+                request.extensions_mut().insert(Gate::anonymous(shared.validator.clone()));
+                let future = self.inner.call(request);
+                return ResponseFuture { state: State::Calling { future, shared: self.shared.clone() } };
             }
             Err(error) => {
                 return ResponseFuture::refused(
@@ -274,6 +263,7 @@ pin_project! {
         Calling {
             #[pin]
             future: S::Future,
+            shared: Arc<Shared<R>>,
         },
         Refused {
             response: Option<S::Response>,
@@ -293,7 +283,7 @@ where
 impl<S, B, ResBody, C, R> Future for ResponseFuture<S, B, C, R>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
-    C: Clone + Send + Sync + 'static,
+    C: Send + Sync + 'static,
     R: RenderRefusal<ResBody>,
 {
     type Output = Result<Response<ResBody>, S::Error>;
@@ -308,11 +298,12 @@ where
                     match outcome {
                         Ok(verified) => {
                             let extensions = request.extensions_mut();
+                            extensions.insert(Gate::authenticated(shared.validator.clone(), &verified));
                             extensions.insert(verified);
-                            extensions.insert(Gate::new::<C>(shared.validator.clone(), true));
                             let mut inner = inner.take().expect("ResponseFuture polled after completion");
                             let future = inner.call(request);
-                            state.set(State::Calling { future });
+                            let shared = shared.clone();
+                            state.set(State::Calling { future, shared });
                         }
                         Err(error) => {
                             let refusal = shared.validator.refusal(&error);
@@ -320,7 +311,15 @@ where
                         }
                     }
                 }
-                StateProj::Calling { future } => return future.poll(cx),
+                StateProj::Calling { future, shared } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    // A refusal made behind the layer is rendered as the layer renders its own.
+                    if let Some(PendingRefusal(error)) = response.extensions_mut().remove::<PendingRefusal>()
+                    {
+                        response = shared.render.render(&error, shared.validator.refusal(&error));
+                    }
+                    return Poll::Ready(Ok(response));
+                }
                 StateProj::Refused { response } => {
                     return Poll::Ready(Ok(response.take().expect("ResponseFuture polled after completion")));
                 }

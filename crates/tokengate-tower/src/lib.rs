@@ -12,12 +12,13 @@
 //! | [`Mode`] | required (default) or optional (anonymous requests pass; bad tokens are still refused) |
 //! | [`ScopeLayer`] / [`ScopeService`] | a route's scope requirement (all-of / any-of) behind a `TokenLayer`: 403 `insufficient_scope` |
 //! | [`FormBodyLayer`] | buffers form-encoded bodies so that RFC 6750 §2.2 body tokens are seen (and a token in both header and body is refused) |
-//! | [`RenderRefusal`], [`JsonRefusal`], [`refusal_response`] | how refusals become responses; the default is exactly the RFC 6750 answer the core describes |
+//! | [`RenderRefusal`], [`JsonRefusal`], [`DeferToGate`], [`refusal_response`] | how refusals become responses; the default is exactly the RFC 6750 answer the core describes |
 //! | `axum` module (feature `axum`) | extractors [`Auth<C>`](axum::Auth), `Option<Auth<C>>`, [`TokenScopes`](axum::TokenScopes), [`RequireScopes`](axum::RequireScopes), each with a rejection that renders itself |
 //!
 //! Nothing is decided here: which token a request presents, whether it is
-//! valid, and what the refusal looks like all come from `tokengate-core`,
-//! so every adapter answers identically.
+//! valid, what a scope check or an extractor gets, and what a refusal looks
+//! like all come from `tokengate-core` (its `adapter` module), so every
+//! adapter answers identically.
 //!
 //! ```
 //! use tokengate_core::{Validator, Verified};
@@ -40,7 +41,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod form;
-mod gate;
 mod layer;
 mod render;
 mod scope;
@@ -50,6 +50,7 @@ mod scope;
 pub mod axum;
 
 pub use form::{DEFAULT_FORM_LIMIT, FormBody, FormBodyFuture, FormBodyLayer, FormBodyService};
-pub use layer::{Mode, ResponseFuture, TokenLayer, TokenService};
-pub use render::{JsonRefusal, RenderRefusal, refusal_response};
+pub use layer::{ResponseFuture, TokenLayer, TokenService};
+pub use render::{DeferToGate, JsonRefusal, RenderRefusal, refusal_response};
 pub use scope::{ScopeFuture, ScopeLayer, ScopeService};
+pub use tokengate_core::adapter::Mode;

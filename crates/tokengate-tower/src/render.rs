@@ -1,7 +1,7 @@
 //! Turning a refusal into an HTTP response.
 
-use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderValue, Response};
+use http::Response;
+use tokengate_core::adapter::PendingRefusal;
 use tokengate_core::{Error, Refusal};
 
 /// Renders a refused request as a response.
@@ -11,7 +11,12 @@ use tokengate_core::{Error, Refusal};
 /// (status, `WWW-Authenticate`, `Retry-After`, JSON body). A renderer only
 /// decides how that becomes a [`Response`] — e.g. to add headers, log, or
 /// use another body format. The default, [`JsonRefusal`], is exactly the
-/// answer of the contract (`shared/CONTRACT.md`).
+/// answer of the contract (`docs/demo-servers.md`).
+///
+/// The renderer of a [`TokenLayer`](crate::TokenLayer) also renders the
+/// refusals made behind it: by a [`ScopeLayer`](crate::ScopeLayer) without a
+/// renderer of its own, by the axum extractors, and by handlers returning
+/// an [`AuthRejection`](crate::axum::AuthRejection) made from an [`Error`].
 ///
 /// Any `Fn(&Error, Refusal) -> Response<B>` is a renderer:
 ///
@@ -57,33 +62,24 @@ impl<ResBody: From<String>> RenderRefusal<ResBody> for JsonRefusal {
     }
 }
 
-/// `refusal` as a response: its status, `WWW-Authenticate`, `Retry-After`,
-/// and its JSON body with `Content-Type: application/json` (or an empty body).
-pub fn refusal_response<ResBody: From<String>>(refusal: Refusal) -> Response<ResBody> {
-    let body = refusal.body.unwrap_or_default();
-    let has_body = !body.is_empty();
-    let mut response = Response::new(ResBody::from(body));
-    *response.status_mut() = refusal.status;
-    let headers = response.headers_mut();
-    // The core renders challenges as printable ASCII, so this cannot fail.
-    let challenge = HeaderValue::try_from(refusal.www_authenticate)
-        .unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
-    headers.insert(WWW_AUTHENTICATE, challenge);
-    if let Some(seconds) = refusal.retry_after {
-        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+/// The default renderer of a [`ScopeLayer`](crate::ScopeLayer): renders like
+/// [`JsonRefusal`] and leaves the refusal for the
+/// [`TokenLayer`](crate::TokenLayer) in front, which renders it again with
+/// its own renderer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeferToGate;
+
+impl<ResBody: From<String>> RenderRefusal<ResBody> for DeferToGate {
+    fn render(&self, error: &Error, refusal: Refusal) -> Response<ResBody> {
+        let mut response = refusal_response(refusal);
+        response.extensions_mut().insert(PendingRefusal(error.clone()));
+        response
     }
-    if has_body {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(Refusal::CONTENT_TYPE));
-    }
-    response
 }
 
-/// A `500 Internal Server Error` for a misconfigured stack (e.g. a scope
-/// check with no [`TokenLayer`](crate::TokenLayer) in front of it). The
-/// cause is logged, not sent: it is about the server, not the client.
-pub(crate) fn misconfigured<ResBody: Default>(message: &str) -> Response<ResBody> {
-    tracing::error!("tokengate: {message}");
-    let mut response = Response::new(ResBody::default());
-    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-    response
+/// `refusal` as a response: its status, `WWW-Authenticate`, `Retry-After`,
+/// and its JSON body with `Content-Type: application/json` (or an empty
+/// body); [`Refusal::into_response`].
+pub fn refusal_response<ResBody: From<String>>(refusal: Refusal) -> Response<ResBody> {
+    refusal.into_response()
 }

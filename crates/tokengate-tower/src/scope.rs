@@ -8,12 +8,12 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use pin_project_lite::pin_project;
-use tokengate_core::{Error, ScopeRequirement};
+use tokengate_core::ScopeRequirement;
+use tokengate_core::adapter::{Gate, Rejection};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::gate::{Gate, Missing};
-use crate::render::{JsonRefusal, RenderRefusal, misconfigured};
+use crate::render::{DeferToGate, RenderRefusal};
 
 /// A Tower [`Layer`] requiring the verified token to grant scopes
 /// (all-of or any-of a list, see [`ScopeRequirement`]).
@@ -28,9 +28,12 @@ use crate::render::{JsonRefusal, RenderRefusal, misconfigured};
 ///   attribute naming what is needed;
 /// - anonymous request (a `TokenLayer` in optional mode let it through) →
 ///   `401` as if no token had been sent: this route needs one;
-/// - no `TokenLayer` ran at all (a misconfigured stack) → `500` with an
-///   empty body; the cause is logged with `tracing::error!`. It never lets
-///   the request through.
+/// - no `TokenLayer` ran at all (a misconfigured stack) → `500` with a
+///   `text/plain` body naming the mistake, also logged with
+///   `tracing::error!`. It never lets the request through.
+///
+/// Refusals are rendered by the `TokenLayer`'s renderer, unless this layer
+/// is given its own with [`ScopeLayer::render_with`].
 ///
 /// ```
 /// use tokengate_tower::ScopeLayer;
@@ -39,7 +42,8 @@ use crate::render::{JsonRefusal, RenderRefusal, misconfigured};
 /// # let _ = (admin, readers);
 /// ```
 #[derive(Clone)]
-pub struct ScopeLayer<R = JsonRefusal> {
+#[must_use]
+pub struct ScopeLayer<R = DeferToGate> {
     requirement: Arc<ScopeRequirement>,
     render: R,
 }
@@ -47,7 +51,7 @@ pub struct ScopeLayer<R = JsonRefusal> {
 impl ScopeLayer {
     /// Requires `requirement`.
     pub fn new(requirement: ScopeRequirement) -> Self {
-        ScopeLayer { requirement: Arc::new(requirement), render: JsonRefusal }
+        ScopeLayer { requirement: Arc::new(requirement), render: DeferToGate }
     }
 
     /// Requires every scope of `scopes`.
@@ -70,7 +74,8 @@ impl ScopeLayer {
 }
 
 impl<R> ScopeLayer<R> {
-    /// Renders refusals with `render` instead of [`JsonRefusal`].
+    /// Renders refusals with `render` instead of leaving them to the
+    /// `TokenLayer`'s renderer.
     pub fn render_with<Q>(self, render: Q) -> ScopeLayer<Q> {
         ScopeLayer { requirement: self.requirement, render }
     }
@@ -97,7 +102,7 @@ impl<S, R: Clone> Layer<S> for ScopeLayer<R> {
 
 /// The [`Service`] made by [`ScopeLayer`]; see there.
 #[derive(Clone)]
-pub struct ScopeService<S, R = JsonRefusal> {
+pub struct ScopeService<S, R = DeferToGate> {
     inner: S,
     requirement: Arc<ScopeRequirement>,
     render: R,
@@ -127,7 +132,7 @@ impl<S: fmt::Debug, R> fmt::Debug for ScopeService<S, R> {
 impl<S, B, ResBody, R> Service<Request<B>> for ScopeService<S, R>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
-    ResBody: Default,
+    ResBody: From<String>,
     R: RenderRefusal<ResBody>,
 {
     type Response = Response<ResBody>;
@@ -139,17 +144,15 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let Some(gate) = Gate::of(request.extensions()) else {
-            return ScopeFuture::answer(misconfigured(&Missing::Layer.message()));
-        };
-        let error = match gate.scopes(request.extensions()) {
-            Some(granted) if self.requirement.is_met_by(granted) => {
-                return ScopeFuture { kind: Kind::Inner { future: self.inner.call(request) } };
+        let decision =
+            Gate::required(request.extensions().get()).and_then(|gate| gate.require(&self.requirement));
+        match decision {
+            Ok(()) => ScopeFuture { kind: Kind::Inner { future: self.inner.call(request) } },
+            Err(Rejection::Refused { error, refusal }) => {
+                ScopeFuture::answer(self.render.render(&error, refusal))
             }
-            Some(_) => Error::InsufficientScope((*self.requirement).clone()),
-            None => Error::MissingToken,
-        };
-        ScopeFuture::answer(self.render.render(&error, gate.validator.refusal(&error)))
+            Err(Rejection::Misconfigured(mistake)) => ScopeFuture::answer(mistake.into_response()),
+        }
     }
 }
 

@@ -164,7 +164,7 @@ async fn extractors_without_the_layer_answer_500_naming_it() {
     for path in ["/me", "/maybe", "/admin"] {
         let answer = fetch(addr, path, Some(&bearer(&fx.token(json!({ "scope": "admin" }))))).await;
         assert_eq!(answer.status, 500, "{path}");
-        assert!(answer.body.contains("no TokenLayer ran on this request"), "{path}: {}", answer.body);
+        assert!(answer.body.contains("no token gate ran on this request"), "{path}: {}", answer.body);
     }
 }
 
@@ -177,7 +177,7 @@ async fn claims_types_must_match_the_layer() {
     let fx = Fixture::new();
     let addr = serve_axum(
         Router::new()
-            .route("/tenant", get(|Auth(token): Auth<Tenant>| async move { token.claims.tenant.clone() }))
+            .route("/tenant", get(|Auth(token): Auth<Tenant>| async move { token.claims().tenant.clone() }))
             .route("/standard", get(me))
             .layer(TokenLayer::new(fx.validator.clone()).claims::<Tenant>()),
     )

@@ -165,7 +165,8 @@ async fn scope_layer_treats_anonymous_as_no_token_and_a_missing_token_layer_as_5
     let alone =
         serve_hyper(ServiceBuilder::new().layer(ScopeLayer::all_of(["admin"])).service_fn(whoami)).await;
     let answer = fetch(alone, "/", Some(&bearer(&fx.token(json!({ "scope": "admin" }))))).await;
-    assert_eq!((answer.status, answer.body.as_str()), (500, ""));
+    assert_eq!(answer.status, 500);
+    assert!(answer.body.contains("no token gate ran on this request"), "{}", answer.body);
 }
 
 #[tokio::test]
@@ -178,7 +179,7 @@ async fn custom_claims_types_go_into_the_extensions() {
     let service = ServiceBuilder::new()
         .layer(TokenLayer::new(fx.validator.clone()).claims::<Tenant>())
         .service_fn(|request: http::Request<Incoming>| async move {
-            let tenant = request.extensions().get::<Verified<Tenant>>().unwrap().claims.tenant.clone();
+            let tenant = request.extensions().get::<Verified<Tenant>>().unwrap().claims().tenant.clone();
             Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(tenant))))
         });
     let addr = serve_hyper(service).await;

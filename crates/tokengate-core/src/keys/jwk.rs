@@ -53,8 +53,24 @@ pub(super) fn parse_jwk_set(json: &[u8]) -> Result<(KeySet, Vec<SkippedKey>), Ke
 }
 
 pub(super) fn key_from_jwk_json(json: &[u8]) -> Result<Key, KeyError> {
+    refuse_private_members(json)?;
     let jwk: Jwk = serde_json::from_slice(json).map_err(|e| invalid(&e.to_string()))?;
     key_from_jwk(&jwk)
+}
+
+/// The members that hold private key material (RFC 7518 §6.2.2, §6.3.2,
+/// §6.4; RFC 8037 §2). A key set is public: a key carrying one of them was
+/// published by mistake, and whoever read it can sign tokens. (Checked on
+/// the raw JSON: `jsonwebtoken`'s `Jwk` silently drops unknown members.)
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+fn refuse_private_members(json: &[u8]) -> Result<(), KeyError> {
+    let members: std::collections::HashMap<std::borrow::Cow<'_, str>, serde::de::IgnoredAny> =
+        serde_json::from_slice(json).map_err(|e| invalid(&e.to_string()))?;
+    match PRIVATE_MEMBERS.iter().find(|name| members.contains_key(**name)) {
+        Some(member) => Err(KeyError::PrivateKeyPublished { member }),
+        None => Ok(()),
+    }
 }
 
 fn key_from_jwk(jwk: &Jwk) -> Result<Key, KeyError> {

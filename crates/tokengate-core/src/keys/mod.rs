@@ -46,6 +46,17 @@ pub enum KeyError {
     /// The key cannot be used with the algorithm it was restricted to.
     #[error("the key cannot be used with {0}")]
     AlgorithmMismatch(Algorithm),
+    /// A JWK carries private key material (`d`, `p`, `q`, `dp`, `dq`, `qi`,
+    /// `oth` or `k`): the key was published by mistake, anyone who read it
+    /// can sign tokens, and it is refused (in a JWK Set, skipped with a
+    /// warning). Tell the issuer: its key must be rotated.
+    #[error(
+        "the JWK carries the private member `{member}`: a private key was published; it is refused and must be rotated"
+    )]
+    PrivateKeyPublished {
+        /// The first private member found.
+        member: &'static str,
+    },
     /// The document is not a JWK Set (`{"keys": [...]}`).
     #[error("the document is not a JWK Set: {0}")]
     NotAJwkSet(String),
@@ -171,9 +182,10 @@ impl Key {
         Ok(Key { kid: None, family: AlgorithmFamily::Hmac, verifiers })
     }
 
-    /// A public key from one JWK (RFC 7517). Private members are ignored;
-    /// `use` must be absent or `sig`, `key_ops` must allow `verify`, and an
-    /// `alg` member restricts the key to that algorithm.
+    /// A public key from one JWK (RFC 7517). A JWK with private members is
+    /// refused ([`KeyError::PrivateKeyPublished`]); `use` must be absent or
+    /// `sig`, `key_ops` must allow `verify`, and an `alg` member restricts the
+    /// key to that algorithm.
     pub fn from_jwk_json(json: impl AsRef<[u8]>) -> Result<Key, KeyError> {
         jwk::key_from_jwk_json(json.as_ref())
     }

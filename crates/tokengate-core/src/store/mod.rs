@@ -4,11 +4,12 @@
 //! A store answers one question atomically: [`ReplayStore::record_use`]
 //! records a token's use *and* says whether it was the first, in one step,
 //! so two concurrent presentations can never both be first. Stores are
-//! pluggable the way [`KeySource`](crate::KeySource) is: boxed futures, no
+//! pluggable the way [`KeySource`](crate::keys::KeySource) is: boxed futures, no
 //! `async-trait` crate; the in-memory stores answer with a ready future that
 //! allocates nothing.
 
 mod memory;
+mod single_use;
 
 use std::fmt;
 use std::future::Future;
@@ -16,61 +17,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-pub use memory::{
+pub use self::memory::{
     DEFAULT_REPLAY_CAPACITY, DEFAULT_REVOCATION_CAPACITY, MemoryReplayStore, MemoryRevocationStore,
 };
-
-/// How long a single-use token may live (`exp - iat`) unless configured
-/// otherwise: one hour. Records are kept until `exp` + leeway, so this bounds
-/// how long any record lives.
-pub const DEFAULT_SINGLE_USE_MAX_LIFETIME: Duration = Duration::from_secs(3600);
-
-/// How long a revocation is kept when the issuer configures no maximum token
-/// lifetime ([`Issuer::max_lifetime`](crate::Issuer::max_lifetime)): one day.
-/// A token living longer than this escapes a revocation once it is forgotten,
-/// so configure a maximum lifetime when you rely on revocation.
-pub const DEFAULT_REVOCATION_RETENTION: Duration = Duration::from_secs(24 * 3600);
-
-/// The single-use policy: a token's `jti` is accepted once per issuer, and
-/// every later presentation is refused [`Error::Replayed`](crate::Error::Replayed)
-/// until the token expires.
-///
-/// Single use requires `jti` and `exp`, and a lifetime (`exp - iat`, or
-/// without `iat` what is left of it, `exp - now`) of at most
-/// [`SingleUse::max_lifetime`]: that bound is what keeps the
-/// records finite. Apply it to every token of an issuer with
-/// [`Issuer::single_use`](crate::Issuer::single_use), or to one route with
-/// [`Validator::use_once`](crate::Validator::use_once).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SingleUse {
-    max_lifetime: Duration,
-}
-
-impl Default for SingleUse {
-    fn default() -> Self {
-        SingleUse { max_lifetime: DEFAULT_SINGLE_USE_MAX_LIFETIME }
-    }
-}
-
-impl SingleUse {
-    /// Single use, with tokens living at most [`DEFAULT_SINGLE_USE_MAX_LIFETIME`].
-    pub fn new() -> Self {
-        SingleUse::default()
-    }
-
-    /// Refuses single-use tokens whose lifetime `exp - iat` exceeds
-    /// `max_lifetime` ([`Error::LifetimeTooLong`](crate::Error::LifetimeTooLong)).
-    /// Shorter is safer and cheaper: a record lives as long as its token.
-    pub fn max_lifetime(mut self, max_lifetime: Duration) -> Self {
-        self.max_lifetime = max_lifetime;
-        self
-    }
-
-    /// The maximum lifetime of a single-use token.
-    pub fn lifetime(&self) -> Duration {
-        self.max_lifetime
-    }
-}
+pub use self::single_use::{DEFAULT_SINGLE_USE_MAX_LIFETIME, SingleUse};
+pub(crate) use self::single_use::{check_lifetime, spend};
+use crate::error::Error;
 
 /// A store could not answer; the token is refused, never waved through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +43,15 @@ pub enum StoreError {
         /// When the earliest record expires and frees room.
         retry_after: Duration,
     },
+}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable { retry_after } => Error::StoreUnavailable { retry_after },
+            StoreError::Full { retry_after } => Error::ReplayStoreFull { retry_after },
+        }
+    }
 }
 
 /// The future returned by store methods: ready at once for in-memory stores
@@ -273,6 +234,13 @@ pub enum UseOutcome {
 pub trait ReplayStore: Send + Sync + fmt::Debug + 'static {
     /// Records `token`'s use, atomically, and says whether it was the first.
     fn record_use<'a>(&'a self, token: TokenUse<'a>) -> StoreFuture<'a, UseOutcome>;
+
+    /// Whether uses recorded before a restart of this process can be lost
+    /// without the store noticing (an in-memory store without restart
+    /// protection); the validator then warns when single use runs on it.
+    fn may_forget_uses(&self) -> bool {
+        false
+    }
 }
 
 /// A presented token, as the validator hands it to a [`RevocationStore`].

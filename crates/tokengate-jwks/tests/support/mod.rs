@@ -1,5 +1,9 @@
 //! A real HTTP issuer on 127.0.0.1 for the tests: serves a JWK Set and
-//! discovery documents, counts hits, and misbehaves on request.
+//! discovery documents, counts hits, and misbehaves on request; and the
+//! helpers the test files share.
+
+// Each test file uses only part of this module.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -17,14 +21,15 @@ use axum::http::{HeaderMap, HeaderValue, Response, StatusCode, Uri, header};
 use bytes::Bytes;
 use http_body::Frame;
 use serde_json::{Value, json};
-use tokengate_core::{Algorithm, Issuer, ManualClock, Validator};
+use tokengate_core::keys::{KeySource as _, RefreshReason};
+use tokengate_core::{Algorithm, Error, Issuer, ManualClock, StandardClaims, Validator};
+use tokengate_jwks::{JwksBuilder, JwksSource};
 use tokengate_testkit::{SigningKey, b64};
 
 pub const AUDIENCE: &str = "https://api.test";
 
 /// How the JWK Set endpoint answers.
 #[derive(Clone, Debug, PartialEq)]
-#[allow(dead_code)]
 pub enum Mode {
     /// The current key set, with the configured `Cache-Control`.
     Serve,
@@ -227,8 +232,38 @@ pub fn es256(kid: &str) -> SigningKey {
     SigningKey::generate(Algorithm::ES256).with_kid(kid)
 }
 
+/// A source on `issuer`'s JWK Set URL (loopback http allowed) with `clock`.
+pub fn source_on(issuer: &TestIssuer, clock: &ManualClock) -> JwksBuilder {
+    JwksSource::from_url(&issuer.jwks_url()).allow_http_loopback(true).clock(clock.clone())
+}
+
+/// A source on `issuer`'s JWK Set URL, with the given clock, whose
+/// start-up fetch has completed (and was the only one).
+pub async fn ready_source(issuer: &TestIssuer, clock: &ManualClock) -> JwksSource {
+    ready(source_on(issuer, clock), issuer).await
+}
+
+/// Builds `builder` (a source on `issuer`) and waits for its start-up
+/// fetch, which must succeed and be the only one.
+pub async fn ready(builder: JwksBuilder, issuer: &TestIssuer) -> JwksSource {
+    let source = builder.build().expect("build");
+    // Joins the start-up fetch (or sees its keys); never starts another.
+    source.refresh(RefreshReason::NoKeysYet).await.expect("first fetch");
+    assert_eq!(issuer.jwks_hits(), 1);
+    source
+}
+
+/// Validates `token`, keeping only the outcome.
+pub async fn validate(validator: &Validator, token: &str) -> Result<(), Error> {
+    validator.validate_token::<StandardClaims>(token).await.map(|_| ())
+}
+
 /// A validator trusting `issuer` with keys from `source`, on `clock`.
-pub fn validator(issuer: &str, source: impl tokengate_core::KeySource, clock: &ManualClock) -> Validator {
+pub fn validator(
+    issuer: &str,
+    source: impl tokengate_core::keys::KeySource,
+    clock: &ManualClock,
+) -> Validator {
     Validator::builder()
         .issuer(Issuer::new(issuer).audience(AUDIENCE).algorithms([Algorithm::ES256]).key_source(source))
         .clock(clock.clone())
@@ -236,7 +271,9 @@ pub fn validator(issuer: &str, source: impl tokengate_core::KeySource, clock: &M
         .expect("validator")
 }
 
-/// A valid access token for `issuer`, good for 30 days of `clock` time.
+/// A valid access token for `issuer`, good for 12 hours of `clock` time:
+/// longer than any test moves the clock while validating, shorter than the
+/// validator's default maximum token lifetime.
 pub fn token(key: &SigningKey, issuer: &str, clock: &ManualClock) -> String {
     use tokengate_core::Clock as _;
     key.token(&json!({
@@ -244,7 +281,7 @@ pub fn token(key: &SigningKey, issuer: &str, clock: &ManualClock) -> String {
         "aud": AUDIENCE,
         "sub": "alice",
         "iat": clock.now(),
-        "exp": clock.now() + 30 * 24 * 3600,
+        "exp": clock.now() + 12 * 3600,
     }))
 }
 

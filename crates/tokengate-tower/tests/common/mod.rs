@@ -11,9 +11,8 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tokengate_core::{
-    Algorithm, Issuer, KeySet, KeySource, KeysFuture, KeysUnavailable, RefreshReason, Validator,
-};
+use tokengate_core::keys::{KeySource, KeysFuture, KeysUnavailable, RefreshReason};
+use tokengate_core::{Algorithm, Issuer, KeySet, Validator};
 use tokengate_testkit::{SigningKey, now};
 use tower::ServiceExt;
 

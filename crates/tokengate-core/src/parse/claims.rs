@@ -10,8 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Part};
-use crate::json::{JsonStr, Members, as_str};
-use crate::jws::object_error;
+use crate::parse::json::{JsonStr, Members, as_str};
+use crate::parse::jws::object_error;
 use crate::scopes::Scopes;
 
 /// The largest `NumericDate` accepted: 9999-12-31T23:59:59Z.
@@ -69,15 +69,21 @@ impl<'p> RawClaims<'p> {
 
     /// The granted scopes: `scope` (a space-separated string), else `scp`
     /// (an array of strings or a space-separated string), else `permissions`
-    /// (an array of strings); the first one present decides.
+    /// (an array of strings); the first one present decides. Array elements
+    /// are scope names taken whole, never split on spaces.
     pub(crate) fn scopes(&self) -> Result<Scopes, Error> {
         if let Some(raw) = self.members.get("scope") {
             let scope = as_str(raw).ok_or_else(|| invalid("scope", "a space-separated string"))?;
             return Ok(Scopes::from_space_separated(&scope));
         }
         if let Some(raw) = self.members.get("scp") {
-            let scopes = string_or_array(raw, "scp", "an array of strings or a space-separated string")?;
-            return Ok(Scopes::new(scopes.iter().flat_map(|s| s.split(' '))));
+            // A string is a space-separated list; an array's elements are
+            // scope names taken whole (as for `permissions`), never split.
+            if let Some(scope) = as_str(raw) {
+                return Ok(Scopes::from_space_separated(&scope));
+            }
+            let list = string_or_array(raw, "scp", "an array of strings or a space-separated string")?;
+            return Ok(Scopes::new(&list));
         }
         if let Some(raw) = self.members.get("permissions") {
             let list: Vec<JsonStr<'_>> =
@@ -238,6 +244,9 @@ mod tests {
         assert_eq!(scopes(r#"{"scope":"b a","scp":7}"#).unwrap(), ["a", "b"]);
         assert_eq!(scopes(r#"{"scp":["x","y"]}"#).unwrap(), ["x", "y"]);
         assert_eq!(scopes(r#"{"scp":"x y"}"#).unwrap(), ["x", "y"]);
+        // Array elements are names taken whole, for `scp` as for `permissions`.
+        assert_eq!(scopes(r#"{"scp":["x y","z"]}"#).unwrap(), ["x y", "z"]);
+        assert_eq!(scopes(r#"{"permissions":["x y","z"]}"#).unwrap(), ["x y", "z"]);
         assert_eq!(scopes(r#"{"permissions":["read:a"]}"#).unwrap(), ["read:a"]);
         assert!(scopes(r#"{"scope":["a"]}"#).is_err());
         assert!(scopes(r#"{"permissions":"a"}"#).is_err());

@@ -1,9 +1,11 @@
-//! Rendering refusals: the `WWW-Authenticate` challenge and the JSON body
-//! (RFC 6750 §3), shared by every adapter so they all answer identically.
+//! Where a refusal becomes HTTP: the `WWW-Authenticate` challenge, the JSON
+//! body (RFC 6750 §3) and the whole response, shared by every adapter so
+//! they all answer identically.
 
 use std::fmt::Write as _;
 
-use http::StatusCode;
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response, StatusCode};
 
 use crate::error::{Error, ErrorClass};
 
@@ -94,6 +96,48 @@ impl Refusal {
 
     /// The `Content-Type` of [`Refusal::body`].
     pub const CONTENT_TYPE: &'static str = "application/json";
+
+    /// The headers of the answer, in order: `WWW-Authenticate`, then
+    /// `Retry-After` (503 only) and `Content-Type` (when there is a body).
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
+        let challenge = std::iter::once(("www-authenticate", self.www_authenticate.clone()));
+        let retry_after = self.retry_after.map(|seconds| ("retry-after", seconds.to_string()));
+        let content_type = self.body.as_ref().map(|_| ("content-type", Refusal::CONTENT_TYPE.to_owned()));
+        challenge.chain(retry_after).chain(content_type)
+    }
+
+    /// The refusal as an `http` response: its status, headers and JSON body
+    /// (an empty body when the request carried no token). Any body type that
+    /// can be made from a `String` works (axum's `Body`, `Full<Bytes>`,
+    /// `String`, `Vec<u8>`…), so a hand-written hyper service answers with
+    /// `validator.refusal(&error).into_response()`.
+    pub fn into_response<B: From<String>>(self) -> Response<B> {
+        let mut response = Response::new(B::from(String::new()));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        // Challenges are rendered as printable ASCII, so these cannot fail.
+        if let Ok(challenge) = HeaderValue::try_from(&self.www_authenticate) {
+            headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(body) = self.body {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(Refusal::CONTENT_TYPE));
+            *response.body_mut() = B::from(body);
+        }
+        response
+    }
+}
+
+impl Error {
+    /// The full `WWW-Authenticate` value with the default realm
+    /// (`tokengate`), exactly as the refusal table of the contract shows it.
+    /// Use [`Challenge`] (or [`Validator::refusal`](crate::Validator::refusal))
+    /// for the validator's own realm.
+    pub fn challenge(&self) -> String {
+        Challenge::default().render(self)
+    }
 }
 
 /// Escapes a quoted-string (RFC 9110 §5.6.4).

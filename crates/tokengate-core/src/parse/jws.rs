@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::algorithm::Algorithm;
 use crate::error::{Error, Part, TokenProblem};
-use crate::json::{Members, ObjectError, as_str};
+use crate::parse::json::{Members, ObjectError, as_str};
 
 /// The default cap on a token's length, checked before any decoding.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -98,7 +98,7 @@ fn parse_header(json: &str) -> Result<Header, Error> {
     if let Some(crit) = members.get("crit") {
         // RFC 7515 §4.1.11: a non-empty array of names the recipient must
         // understand. tokengate implements no JWS extension, so any name is unknown.
-        let names: Vec<crate::json::JsonStr<'_>> = serde_json::from_str(crit.get())
+        let names: Vec<crate::parse::json::JsonStr<'_>> = serde_json::from_str(crit.get())
             .map_err(|_| malformed(TokenProblem::InvalidHeaderMember("crit")))?;
         if names.is_empty() {
             return Err(malformed(TokenProblem::InvalidHeaderMember("crit")));

@@ -108,22 +108,35 @@ pub fn extract_token<R: RequestParts + ?Sized>(
     if presented.into_iter().filter(|p| *p).count() > 1 {
         return Err(Error::MalformedRequest(RequestProblem::MultipleTokens));
     }
+    let from_body = from_body.filter(|_| locations.form_body);
+    // RFC 6750 §2.2: only with a method whose request content has defined
+    // semantics; "the GET method MUST NOT be used".
+    if from_body.is_some() && !matches!(request.method(), "POST" | "PUT" | "PATCH") {
+        return Err(Error::MalformedRequest(RequestProblem::FormTokenMethod));
+    }
     let token = from_header
         .map(Cow::Borrowed)
         .or(from_query.filter(|_| locations.query))
-        .or(from_body.filter(|_| locations.form_body))
+        .or(from_body)
         .ok_or(Error::MissingToken)?;
     check_b64token(&token)?;
     Ok(token)
 }
 
-/// `Bearer <token>` → the token; another scheme → `None`.
+/// `Bearer <token>` → the token; another scheme → `None`. The scheme is the
+/// header's leading `token` (RFC 9110 §11.1): a header that names `Bearer`
+/// but does not follow it with a space (a tab, a non-breaking space, a
+/// comma…) is malformed, not "another scheme", so that it is refused as
+/// `invalid_request` even where requests without credentials may pass.
 fn bearer_credentials(value: &[u8]) -> Result<Option<&str>, Error> {
-    let scheme_len = value.iter().position(|b| *b == b' ').unwrap_or(value.len());
+    let scheme_len = value.iter().position(|b| !is_tchar(*b)).unwrap_or(value.len());
     if !value[..scheme_len].eq_ignore_ascii_case(b"bearer") {
         return Ok(None);
     }
     let rest = &value[scheme_len..];
+    if rest.first().is_some_and(|b| *b != b' ') {
+        return Err(Error::MalformedRequest(RequestProblem::MalformedCredentials));
+    }
     let token = rest.trim_ascii();
     if token.is_empty() {
         return Err(Error::MalformedRequest(RequestProblem::EmptyToken));
@@ -132,6 +145,11 @@ fn bearer_credentials(value: &[u8]) -> Result<Option<&str>, Error> {
     std::str::from_utf8(token)
         .map(Some)
         .map_err(|_| Error::MalformedRequest(RequestProblem::InvalidCharacters))
+}
+
+/// RFC 9110 §5.6.2 `tchar`: the characters of an authentication scheme name.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// The `access_token` parameter of a query or form body; twice is an error.
@@ -190,8 +208,18 @@ mod tests {
 
     #[test]
     fn other_schemes_and_no_header_are_missing_tokens() {
-        for headers in [&[][..], &["Basic dXNlcjpwYXNz"], &["Bearerabc"], &["DPoP abc"]] {
+        for headers in [&[][..], &["Basic dXNlcjpwYXNz"], &["Bearerabc"], &["DPoP abc"], &["Bearer-x abc"]] {
             assert_eq!(extract(headers, "/", DEFAULT), Err(Error::MissingToken), "{headers:?}");
+        }
+    }
+
+    #[test]
+    fn a_bearer_header_without_a_space_after_the_scheme_is_malformed() {
+        let malformed = Err(Error::MalformedRequest(RequestProblem::MalformedCredentials));
+        for value in [&b"Bearer\tabc"[..], b"bearer\xc2\xa0abc", b"Bearer,abc", b"BEARER/abc"] {
+            let mut request = request(&[], "/");
+            request.headers_mut().insert("authorization", http::HeaderValue::from_bytes(value).unwrap());
+            assert_eq!(extract_token(&request, DEFAULT).map(Cow::into_owned), malformed, "{value:?}");
         }
     }
 
@@ -230,6 +258,50 @@ mod tests {
             extract_token(&request, DEFAULT),
             Err(Error::MalformedRequest(RequestProblem::InvalidCharacters))
         );
+    }
+
+    /// A request with a buffered form body.
+    struct WithBody(http::Request<()>, &'static str);
+
+    impl RequestParts for WithBody {
+        type HeaderValues<'a> = HeaderIter<'a>;
+        fn header_values(&self, name: &'static str) -> HeaderIter<'_> {
+            self.0.header_values(name)
+        }
+        fn method(&self) -> &str {
+            self.0.method().as_str()
+        }
+        fn path(&self) -> &str {
+            self.0.uri().path()
+        }
+        fn query(&self) -> Option<&str> {
+            self.0.uri().query()
+        }
+        fn form_body(&self) -> Option<&[u8]> {
+            Some(self.1.as_bytes())
+        }
+    }
+
+    #[test]
+    fn form_body_tokens_need_a_method_with_content_semantics() {
+        const FORM: TokenLocations = TokenLocations { query: false, form_body: true };
+        let with = |method: &str| {
+            let request = http::Request::builder().method(method).uri("/").body(()).unwrap();
+            extract_token(&WithBody(request, "x=1&access_token=abc"), FORM).map(Cow::into_owned)
+        };
+        for method in ["POST", "PUT", "PATCH"] {
+            assert_eq!(with(method).as_deref(), Ok("abc"), "{method}");
+        }
+        for method in ["GET", "HEAD", "DELETE", "OPTIONS"] {
+            assert_eq!(
+                with(method),
+                Err(Error::MalformedRequest(RequestProblem::FormTokenMethod)),
+                "{method}"
+            );
+        }
+        // Where body tokens are not accepted, a GET's body token is no token at all.
+        let request = http::Request::get("/").body(()).unwrap();
+        assert_eq!(extract_token(&WithBody(request, "access_token=abc"), DEFAULT), Err(Error::MissingToken));
     }
 
     #[test]

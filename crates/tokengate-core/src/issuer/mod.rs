@@ -1,19 +1,29 @@
-//! One trusted issuer: its keys, audiences and rules.
+//! One trusted issuer: its keys, audiences and rules ([`Issuer`], as
+//! configured), and the same issuer resolved by `build()` ([`TrustedIssuer`]),
+//! which applies the rules to every token it signs.
+
+mod trusted;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use self::trusted::TrustedIssuer;
 use crate::algorithm::AlgorithmSet;
-use crate::claims::ClaimsView;
 use crate::keys::{KeySet, KeySource, StaticKeys};
+use crate::parse::claims::ClaimsView;
 use crate::store::SingleUse;
 
 /// The default clock-skew leeway for `exp`, `nbf` and `iat`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// The largest leeway [`Issuer::leeway`] accepts.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// The longest lifetime a token is accepted with unless configured otherwise
+/// ([`Issuer::max_lifetime`]): one day, as long as the longest-lived access
+/// tokens of the common identity providers. Revocations are kept for this
+/// long plus twice the leeway.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// A custom claims check: `Err(text)` refuses the token as `invalid_token`
 /// with `text` as its `error_description` (so never put claim values in it).
@@ -133,7 +143,7 @@ impl Issuer {
             leeway: DEFAULT_LEEWAY,
             require_exp: true,
             max_age: None,
-            max_lifetime: None,
+            max_lifetime: Some(DEFAULT_MAX_LIFETIME),
             token_types: TokenTypes::default(),
             required_claims: Vec::new(),
             checks: Vec::new(),
@@ -188,7 +198,9 @@ impl Issuer {
         self
     }
 
-    /// **Waiver**: accepts tokens without `exp` (they never expire). Off by default.
+    /// **Waiver**: accepts tokens without `exp` (they never expire). Off by
+    /// default. Such a token has no lifetime to cap, so this needs
+    /// [`Issuer::unbounded_lifetime`] as well (the build fails otherwise).
     pub fn allow_missing_exp(mut self) -> Self {
         self.require_exp = false;
         self
@@ -200,10 +212,32 @@ impl Issuer {
         self
     }
 
-    /// Refuses tokens whose lifetime `exp - iat` exceeds `max_lifetime`;
-    /// `exp` and `iat` become required.
+    /// The longest lifetime a token of this issuer is accepted with (default
+    /// [`DEFAULT_MAX_LIFETIME`], one day): `exp - iat`, or, for a token
+    /// without `iat`, what is left of it (`exp - now`). Longer-lived tokens
+    /// are refused [`Error::LifetimeTooLong`](crate::Error::LifetimeTooLong).
+    ///
+    /// This bound is what lets a revocation be forgotten safely: revocations
+    /// are kept for `max_lifetime` plus twice the leeway, by which time every
+    /// token they name has expired. A token without `iat` cannot show when it
+    /// was issued: one revoked while more than `max_lifetime` of its life
+    /// remained could outlive its revocation — require `iat`
+    /// ([`Issuer::require_claim`]) to close that gap.
+    ///
+    /// A longer cap accepts longer-lived tokens and keeps every revocation
+    /// longer (more memory in the revocation store); see
+    /// [`Issuer::unbounded_lifetime`] to remove it.
     pub fn max_lifetime(mut self, max_lifetime: Duration) -> Self {
         self.max_lifetime = Some(max_lifetime);
+        self
+    }
+
+    /// **Waiver**: no lifetime cap at all. Then no revocation of this issuer
+    /// can ever be forgotten safely, so revocations are kept forever (until
+    /// the revocation store is full, when new ones are refused): prefer a
+    /// generous [`Issuer::max_lifetime`].
+    pub fn unbounded_lifetime(mut self) -> Self {
+        self.max_lifetime = None;
         self
     }
 
@@ -241,7 +275,7 @@ impl Issuer {
     /// Makes **every** token of this issuer single-use, on every route: its
     /// `jti` is accepted once and refused [`Error::Replayed`](crate::Error::Replayed)
     /// afterwards until it expires, in every validator sharing the
-    /// [`ReplayStore`](crate::ReplayStore). `jti` and `exp` become required,
+    /// [`ReplayStore`](crate::store::ReplayStore). `jti` and `exp` become required,
     /// and the lifetime (`exp - iat`, or without `iat` what is left of it) is
     /// capped by `policy`.
     ///

@@ -3,8 +3,8 @@
 //! `serde_json` silently keeps the last of two members with the same name;
 //! an attacker can use that to show one value to one parser and another to
 //! the next. Here every object, at every depth, is refused when it names a
-//! member twice. Nesting is bounded by `serde_json`'s recursion limit (128),
-//! so a deeply nested document is an error, not a stack overflow.
+//! member twice. Objects and arrays nest at most 32 levels deep (counted
+//! alike), so a deeply nested document is an error, not a stack overflow.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -72,13 +72,15 @@ const MAX_DEPTH: usize = 32;
 fn check_nested(value: &RawValue, depth: usize) -> Result<(), ObjectError> {
     let text = value.get();
     let bytes = text.as_bytes();
+    if matches!(bytes.first(), Some(b'{' | b'[')) && depth > MAX_DEPTH {
+        return Err(ObjectError::Invalid);
+    }
     // An array holding no object and no array (e.g. `aud`, `scp`) cannot
     // repeat a member name; skip parsing it again.
     if bytes.first() == Some(&b'[') && !bytes[1..].iter().any(|b| matches!(b, b'[' | b'{')) {
         return Ok(());
     }
     match bytes.first() {
-        Some(b'{' | b'[') if depth > MAX_DEPTH => Err(ObjectError::Invalid),
         Some(b'{') => Members::parse_at(text, depth).map(drop),
         Some(b'[') => {
             let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| ObjectError::Invalid)?;
@@ -172,5 +174,16 @@ mod tests {
         }
         let fine = format!("{{\"a\":{}{}}}", "[".repeat(30), "]".repeat(30));
         assert!(Members::parse(&fine).is_ok());
+    }
+
+    #[test]
+    fn arrays_and_objects_nest_to_the_same_depth() {
+        // Inside the top-level object: 32 levels pass, 33 do not, whatever nests.
+        let arrays = |n: usize| format!("{{\"a\":{}{}}}", "[".repeat(n), "]".repeat(n));
+        let objects = |n: usize| format!("{}1{}", "{\"a\":".repeat(n + 1), "}".repeat(n + 1));
+        assert!(Members::parse(&arrays(32)).is_ok());
+        assert!(Members::parse(&objects(32)).is_ok());
+        assert_eq!(Members::parse(&arrays(33)).err(), Some(ObjectError::Invalid));
+        assert_eq!(Members::parse(&objects(33)).err(), Some(ObjectError::Invalid));
     }
 }

@@ -1,0 +1,199 @@
+//! An issuer as the validator holds it after `build()`: its configuration
+//! checked once, its keys certain to exist, and the claim rules applied to
+//! every token it signs.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use super::{Issuer, MAX_LEEWAY};
+use crate::algorithm::{Algorithm, AlgorithmSet};
+use crate::build_error::BuildError;
+use crate::error::Error;
+use crate::keys::KeySource;
+use crate::parse::claims::RawClaims;
+use crate::store::SingleUse;
+use crate::verified::TokenFacts;
+
+/// A trusted issuer, as a built [`Validator`](crate::Validator) holds it.
+///
+/// Made from an [`Issuer`] by [`ValidatorBuilder::build`](crate::ValidatorBuilder::build),
+/// which checks the configuration once; read-only afterwards.
+pub struct TrustedIssuer {
+    rules: Issuer,
+    keys: Arc<dyn KeySource>,
+}
+
+impl TrustedIssuer {
+    /// Checks `issuer`'s configuration and takes its key source.
+    pub(crate) fn resolve(mut issuer: Issuer) -> Result<TrustedIssuer, BuildError> {
+        if issuer.name.as_deref() == Some("") {
+            return Err(BuildError::EmptyIssuer);
+        }
+        let name = issuer.display_name();
+        if issuer.audiences.is_empty() && !issuer.audience_waived {
+            return Err(BuildError::MissingAudience(name));
+        }
+        if issuer.audiences.iter().any(String::is_empty) {
+            return Err(BuildError::EmptyAudience(name));
+        }
+        let algorithms = issuer.algorithms;
+        if algorithms.is_empty() {
+            return Err(BuildError::NoAlgorithms(name));
+        }
+        if algorithms.has_symmetric() && algorithms.has_asymmetric() {
+            return Err(BuildError::MixedAlgorithms(name));
+        }
+        let Some(keys) = issuer.keys.take() else { return Err(BuildError::MissingKeys(name)) };
+        if let Some(algorithm) = algorithms.iter().find(|alg| alg.is_symmetric())
+            && !keys.provides_secrets()
+        {
+            return Err(BuildError::SymmetricWithoutSecret { issuer: name, algorithm });
+        }
+        if let Some(usable) = issuer.static_key_algorithms
+            && let Some(algorithm) = algorithms.iter().find(|alg| !usable.contains(*alg))
+        {
+            return Err(BuildError::NoKeyForAlgorithm { issuer: name, algorithm });
+        }
+        if issuer.leeway > MAX_LEEWAY {
+            return Err(BuildError::LeewayTooLarge(name));
+        }
+        if !issuer.require_exp && issuer.max_lifetime.is_some() {
+            return Err(BuildError::MissingExpWithLifetimeCap(name));
+        }
+        Ok(TrustedIssuer { rules: issuer, keys })
+    }
+
+    /// The trusted `iss`, or `None` for [`Issuer::any_issuer`].
+    pub fn name(&self) -> Option<&str> {
+        self.rules.name.as_deref()
+    }
+
+    /// The accepted audiences (empty when the check is waived).
+    pub fn audiences(&self) -> &[String] {
+        &self.rules.audiences
+    }
+
+    /// The algorithm allow-list.
+    pub fn algorithms(&self) -> AlgorithmSet {
+        self.rules.algorithms
+    }
+
+    /// The clock-skew leeway.
+    pub fn leeway(&self) -> std::time::Duration {
+        self.rules.leeway
+    }
+
+    /// The longest accepted token lifetime; `None` when unbounded.
+    pub fn max_lifetime(&self) -> Option<std::time::Duration> {
+        self.rules.max_lifetime
+    }
+
+    /// The issuer name this issuer's single-use records and revocations are
+    /// kept under: its `iss`, or `""` for [`Issuer::any_issuer`], whose
+    /// tokens are one issuer's (its keys') whatever `iss` they carry.
+    pub(crate) fn record_name(&self) -> &str {
+        self.name().unwrap_or("")
+    }
+
+    /// Until when a revocation made `now` must be kept so that it outlives
+    /// every token it names: the tokens issued (`iat`) at or before
+    /// `cutoff` — for a single token, at or before now plus the leeway, as
+    /// the issuer's clock may run ahead — expire by then under the lifetime
+    /// cap, and so do the tokens without `iat` acceptable now. Forever
+    /// (`u64::MAX`) without a cap.
+    pub(crate) fn revocation_kept_until(&self, cutoff: Option<u64>, now: u64) -> u64 {
+        let Some(max_lifetime) = self.rules.max_lifetime else { return u64::MAX };
+        let leeway = self.rules.leeway.as_secs();
+        let issued_by = cutoff.unwrap_or(now.saturating_add(leeway)).max(now);
+        issued_by.saturating_add(max_lifetime.as_secs()).saturating_add(leeway)
+    }
+
+    pub(crate) fn keys(&self) -> &dyn KeySource {
+        &*self.keys
+    }
+
+    pub(crate) fn rules(&self) -> &Issuer {
+        &self.rules
+    }
+
+    pub(crate) fn single_use(&self) -> Option<&SingleUse> {
+        self.rules.single_use.as_ref()
+    }
+
+    /// Every claims rule of this issuer, in a fixed order: time, audience,
+    /// required claims, types of the other registered claims, custom checks.
+    pub(crate) fn check_claims(
+        &self,
+        claims: &RawClaims<'_>,
+        now: u64,
+        algorithm: Algorithm,
+        key_id: Option<String>,
+    ) -> Result<TokenFacts, Error> {
+        let rules = &self.rules;
+        let missing = |name: &'static str| Error::MissingClaim(Cow::Borrowed(name));
+        let leeway = rules.leeway.as_secs();
+        let exp = claims.numeric_date("exp")?;
+        let nbf = claims.numeric_date("nbf")?;
+        let iat = claims.numeric_date("iat")?;
+
+        match exp {
+            None if rules.require_exp => return Err(missing("exp")),
+            Some(exp) if now >= exp.saturating_add(leeway) => return Err(Error::Expired),
+            _ => {}
+        }
+        if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+            return Err(Error::NotYetValid);
+        }
+        if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+            return Err(Error::IssuedInFuture);
+        }
+        if let Some(max_age) = rules.max_age {
+            let iat = iat.ok_or_else(|| missing("iat"))?;
+            if now.saturating_sub(iat) > max_age.as_secs().saturating_add(leeway) {
+                return Err(Error::TooOld);
+            }
+        }
+        // The cap revocations rely on: `exp - iat`, or, without `iat`, what is left.
+        if let (Some(max_lifetime), Some(exp)) = (rules.max_lifetime, exp)
+            && exp.saturating_sub(iat.unwrap_or(now)) > max_lifetime.as_secs()
+        {
+            return Err(Error::LifetimeTooLong);
+        }
+
+        // The type of `aud` is checked even when the audience check is waived.
+        let audiences = claims.audiences()?;
+        if !rules.audience_waived {
+            let audiences = audiences.ok_or_else(|| missing("aud"))?;
+            if !audiences.iter().any(|aud| rules.audiences.iter().any(|ours| ours == aud)) {
+                return Err(Error::WrongAudience);
+            }
+        }
+        if let Some(name) = rules.required_claims.iter().find(|name| !claims.contains(name)) {
+            return Err(Error::MissingClaim(Cow::Owned(name.clone())));
+        }
+        let facts = TokenFacts {
+            scopes: claims.scopes()?,
+            issuer: claims.string("iss")?.map(Cow::into_owned),
+            subject: claims.string("sub")?.map(Cow::into_owned),
+            token_id: claims.string("jti")?.map(Cow::into_owned),
+            client_id: claims.string("client_id")?.map(Cow::into_owned),
+            expires_at: exp,
+            issued_at: iat,
+            algorithm,
+            key_id,
+            used_once: false,
+        };
+        let view = claims.view();
+        for check in &rules.checks {
+            check(&view).map_err(Error::ClaimCheckFailed)?;
+        }
+        Ok(facts)
+    }
+}
+
+impl fmt::Debug for TrustedIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustedIssuer").field("rules", &self.rules).field("keys", &self.keys).finish()
+    }
+}

@@ -1,0 +1,156 @@
+//! [`MemoryReplayStore`]: single-use records in this process's memory.
+
+use std::sync::Arc;
+
+use super::{Expiring, Records};
+use crate::store::{ReplayStore, StoreError, StoreFuture, TokenUse, UseOutcome};
+
+/// [`MemoryReplayStore`]'s default capacity: one million records (about
+/// 55 MB at the measured cost per record, see `docs/single-use.md`).
+pub const DEFAULT_REPLAY_CAPACITY: usize = 1_000_000;
+
+/// A use record: kept until this second.
+#[derive(Clone, Copy)]
+struct KeepUntil(u64);
+
+impl Expiring for KeepUntil {
+    fn keep_until(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Single-use records in this process's memory: the default
+/// [`ReplayStore`].
+///
+/// - **Atomic**: the check and the insert happen under one shard's lock
+///   (64 shards, a hash-map operation per critical section; nothing awaits).
+/// - **Exact expiry**: a record counts until its token's `exp` + leeway by
+///   the validator's clock, then is gone; expired records are dropped from
+///   memory within a clock second of the next use of their shard.
+/// - **Bounded, fail closed**: at [`capacity`](MemoryReplayStore::with_capacity)
+///   records, after dropping expired ones, a new single-use token is refused
+///   with [`StoreError::Full`] (503); no record is ever evicted early.
+/// - **Restarts**: records are lost when the process ends. By default
+///   nothing notices: a single-use token used before a restart is accepted
+///   once more after it, until it expires (the validator logs a warning when
+///   single use runs on such a store). [`MemoryReplayStore::records_since`]
+///   closes that gap, at a cost; a store shared by the fleet
+///   (`tokengate-redis`) closes it for every instance.
+///
+/// Cheap to clone; clones share the records.
+#[derive(Clone)]
+pub struct MemoryReplayStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    records: Records<KeepUntil>,
+    since: u64,
+}
+
+impl Default for MemoryReplayStore {
+    fn default() -> Self {
+        MemoryReplayStore::with_capacity(DEFAULT_REPLAY_CAPACITY)
+    }
+}
+
+impl MemoryReplayStore {
+    /// A store of [`DEFAULT_REPLAY_CAPACITY`] records, without restart
+    /// protection (see [`MemoryReplayStore::records_since`]).
+    pub fn new() -> Self {
+        MemoryReplayStore::default()
+    }
+
+    /// A store holding at most `capacity` records at once.
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryReplayStore::build(capacity, 0)
+    }
+
+    /// **Restart protection**: the same store, vouching only for uses since
+    /// `since` (seconds since the epoch, by the validator's clock): single-use
+    /// tokens issued (`iat`) before it are refused as possibly used
+    /// ([`Error::PossiblyReplayed`](crate::Error::PossiblyReplayed)), since
+    /// their use before a restart would have left no record here.
+    ///
+    /// Pass the process start **plus a clock-skew allowance**, the issuer's
+    /// leeway for instance: an issuer whose clock runs ahead of ours stamps
+    /// tokens with an `iat` in our future, so a token used just before the
+    /// restart can carry an `iat` after the start. The cost: every
+    /// single-use token issued before `since` — all those handed out before
+    /// the restart, and, for the allowance, those issued just after it — is
+    /// refused once (the client asks for a new one), and so are DPoP proofs
+    /// made in that window.
+    ///
+    /// ```
+    /// use tokengate_core::{Clock, MemoryReplayStore, SystemClock};
+    /// let started = SystemClock.now();
+    /// let store = MemoryReplayStore::new().records_since(started + 30);
+    /// # assert!(store.since() > started);
+    /// ```
+    pub fn records_since(self, since: u64) -> Self {
+        MemoryReplayStore::build(self.inner.records.capacity, since)
+    }
+
+    fn build(capacity: usize, since: u64) -> Self {
+        MemoryReplayStore { inner: Arc::new(Inner { records: Records::with_capacity(capacity), since }) }
+    }
+
+    /// How many records are held (expired ones not yet dropped included).
+    pub fn len(&self) -> usize {
+        self.inner.records.len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The configured capacity.
+    pub fn capacity(&self) -> usize {
+        self.inner.records.capacity
+    }
+
+    /// When the records begin (seconds since the epoch; `0` without restart protection).
+    pub fn since(&self) -> u64 {
+        self.inner.since
+    }
+
+    /// Drops every record expired at `now`; returns how many are left.
+    pub fn purge_expired(&self, now: u64) -> usize {
+        self.inner.records.purge_expired(now)
+    }
+
+    fn record(&self, token: TokenUse<'_>) -> Result<UseOutcome, StoreError> {
+        let inner = &*self.inner;
+        if token.issued_at < inner.since {
+            return Ok(UseOutcome::IssuedBeforeRecords);
+        }
+        let (key, now) = (token.key(), token.now);
+        let mut shard = inner.records.shard(&key, now);
+        if shard.records.get(&key).is_some_and(|record| record.0 > now) {
+            return Ok(UseOutcome::AlreadyUsed);
+        }
+        inner.records.insert(&mut shard, key, KeepUntil(token.keep_until), now)?;
+        Ok(UseOutcome::First)
+    }
+}
+
+impl ReplayStore for MemoryReplayStore {
+    fn record_use<'a>(&'a self, token: TokenUse<'a>) -> StoreFuture<'a, UseOutcome> {
+        StoreFuture::ready(self.record(token))
+    }
+
+    fn may_forget_uses(&self) -> bool {
+        self.inner.since == 0
+    }
+}
+
+impl std::fmt::Debug for MemoryReplayStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryReplayStore")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("since", &self.inner.since)
+            .finish()
+    }
+}

@@ -1,0 +1,169 @@
+//! [`ValidatorBuilder`]: everything a validator is configured with, checked
+//! once by [`ValidatorBuilder::build`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use super::{Inner, Issuers, Validator, warn_unprotected_single_use};
+use crate::build_error::BuildError;
+use crate::clock::{Clock, SystemClock};
+use crate::issuer::{Issuer, TrustedIssuer};
+use crate::parse::jws::DEFAULT_MAX_TOKEN_BYTES;
+use crate::refusal::Challenge;
+use crate::request::TokenLocations;
+use crate::store::{MemoryReplayStore, MemoryRevocationStore, ReplayStore, RevocationStore};
+
+/// The smallest and largest token-size limits [`ValidatorBuilder::max_token_bytes`] accepts.
+pub const TOKEN_SIZE_LIMITS: std::ops::RangeInclusive<usize> = 256..=1024 * 1024;
+
+/// Builds a [`Validator`]; see [`Validator::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ValidatorBuilder {
+    issuers: Vec<Issuer>,
+    locations: TokenLocations,
+    max_token_bytes: usize,
+    clock: Arc<dyn Clock>,
+    challenge: Challenge,
+    replays: Option<Arc<dyn ReplayStore>>,
+    revocations: Option<Arc<dyn RevocationStore>>,
+}
+
+impl Default for ValidatorBuilder {
+    /// The secure defaults: header tokens only, 8 KiB limit, system clock,
+    /// realm `tokengate`, in-memory stores.
+    fn default() -> Self {
+        ValidatorBuilder {
+            issuers: Vec::new(),
+            locations: TokenLocations::default(),
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            clock: Arc::new(SystemClock),
+            challenge: Challenge::default(),
+            replays: None,
+            revocations: None,
+        }
+    }
+}
+
+impl ValidatorBuilder {
+    /// Trusts `issuer`. Several issuers may be added; a token's `iss` picks
+    /// one, and only that issuer's keys and rules apply to it.
+    pub fn issuer(mut self, issuer: Issuer) -> Self {
+        self.issuers.push(issuer);
+        self
+    }
+
+    /// Where tokens are accepted besides the `Authorization` header (default: nowhere).
+    pub fn token_locations(mut self, locations: TokenLocations) -> Self {
+        self.locations = locations;
+        self
+    }
+
+    /// Refuses longer tokens before decoding anything (default 8 KiB).
+    pub fn max_token_bytes(mut self, limit: usize) -> Self {
+        self.max_token_bytes = limit;
+        self
+    }
+
+    /// The clock `exp`, `nbf` and `iat` are compared with (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The realm named in `WWW-Authenticate` challenges (default `tokengate`).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.challenge = Challenge::with_realm(realm);
+        self
+    }
+
+    /// Where single-use records live (default: a [`MemoryReplayStore`] of
+    /// this process, **without** restart protection: after a restart, a
+    /// single-use token used before it is accepted once more until it
+    /// expires; a warning is logged when single use first runs on it). Give
+    /// validators of several processes one shared store (`tokengate-redis`)
+    /// so that a token is accepted once across all of them, or a
+    /// [`MemoryReplayStore::records_since`] store to close the restart gap.
+    pub fn replay_store(self, store: impl ReplayStore) -> Self {
+        self.shared_replay_store(Arc::new(store))
+    }
+
+    /// A replay store shared with other validators.
+    pub fn shared_replay_store(mut self, store: Arc<dyn ReplayStore>) -> Self {
+        self.replays = Some(store);
+        self
+    }
+
+    /// Where revocations live (default: a [`MemoryRevocationStore`] of this
+    /// process). Every validated token is checked against it; when it cannot
+    /// be reached, every token is refused with 503.
+    pub fn revocation_store(self, store: impl RevocationStore) -> Self {
+        self.shared_revocation_store(Arc::new(store))
+    }
+
+    /// A revocation store shared with other validators.
+    pub fn shared_revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocations = Some(store);
+        self
+    }
+
+    /// One store for both single-use records and revocations (such as
+    /// `tokengate_redis::RedisStore`).
+    pub fn stores<S: ReplayStore + RevocationStore>(self, store: S) -> Self {
+        let store = Arc::new(store);
+        self.shared_replay_store(store.clone()).shared_revocation_store(store)
+    }
+
+    /// Checks the configuration and builds the validator.
+    pub fn build(self) -> Result<Validator, BuildError> {
+        if self.issuers.is_empty() {
+            return Err(BuildError::NoIssuer);
+        }
+        if !TOKEN_SIZE_LIMITS.contains(&self.max_token_bytes) {
+            return Err(BuildError::TokenSizeLimit);
+        }
+        let issuers = resolve(self.issuers)?;
+        // The default store vouches for uses since this process began only on
+        // request (`MemoryReplayStore::records_since`): that protection refuses
+        // every single-use token issued before each start, and DPoP proofs
+        // made just before it. Without it, a restart forgets — said loudly.
+        let replays = self.replays.unwrap_or_else(|| Arc::new(MemoryReplayStore::new()));
+        let unprotected = replays.may_forget_uses();
+        if unprotected && issuers.list.iter().any(|issuer| issuer.single_use().is_some()) {
+            warn_unprotected_single_use();
+        }
+        Ok(Validator {
+            inner: Arc::new(Inner {
+                issuers,
+                locations: self.locations,
+                max_token_bytes: self.max_token_bytes,
+                clock: self.clock,
+                challenge: self.challenge,
+                replays,
+                revocations: self.revocations.unwrap_or_else(|| Arc::new(MemoryRevocationStore::new())),
+                warn_unprotected: AtomicBool::new(unprotected),
+            }),
+        })
+    }
+}
+
+/// Checks every issuer and indexes them by name (one hash lookup per token,
+/// however many issuers are trusted).
+fn resolve(configured: Vec<Issuer>) -> Result<Issuers, BuildError> {
+    let count = configured.len();
+    let mut list = Vec::with_capacity(count);
+    let mut by_name = HashMap::with_capacity(count);
+    for issuer in configured {
+        let issuer = TrustedIssuer::resolve(issuer)?;
+        match issuer.name() {
+            None if count > 1 => return Err(BuildError::AnyIssuerNotAlone),
+            Some(name) if by_name.insert(name.to_owned(), list.len()).is_some() => {
+                return Err(BuildError::DuplicateIssuer(name.to_owned()));
+            }
+            _ => {}
+        }
+        list.push(issuer);
+    }
+    Ok(Issuers { list, by_name })
+}
