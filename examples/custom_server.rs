@@ -9,7 +9,7 @@
 
 use std::convert::Infallible;
 
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use serde_json::json;
 use tokengate::{Algorithm, Issuer, KeySet, StandardClaims, Validator};
 use tokengate_testkit::{SigningKey, now};
@@ -21,19 +21,8 @@ async fn handle(
 ) -> Result<Response<String>, Infallible> {
     match validator.validate_request::<StandardClaims, _>(&request).await {
         Ok(verified) => Ok(Response::new(format!("hello {}\n", verified.subject().unwrap_or("?")))),
-        Err(error) => {
-            let refusal = validator.refusal(&error);
-            let mut response = Response::new(refusal.body.unwrap_or_default());
-            *response.status_mut() =
-                StatusCode::from_u16(refusal.status.as_u16()).unwrap_or(StatusCode::UNAUTHORIZED);
-            response
-                .headers_mut()
-                .insert(http::header::WWW_AUTHENTICATE, refusal.www_authenticate.parse().unwrap());
-            if let Some(seconds) = refusal.retry_after {
-                response.headers_mut().insert(http::header::RETRY_AFTER, seconds.into());
-            }
-            Ok(response)
-        }
+        // Status, `WWW-Authenticate`, `Retry-After` and the JSON body, as every adapter answers.
+        Err(error) => Ok(validator.refusal(&error).into_response()),
     }
 }
 

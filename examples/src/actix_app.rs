@@ -5,12 +5,13 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use actix_web::ResponseError as _;
 use actix_web::dev::Server;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, HttpServer};
 use serde_json::Value;
 use tokengate::Validator;
-use tokengate::actix::{Auth, RequireScopes, ScopeSpec, TokenGate, refusal_response};
+use tokengate::actix::{Auth, AuthRejection, RequireScopes, ScopeSpec, TokenGate};
 
 use crate::api::{
     self, ADMIN, ADMIN_SCOPE, Failure, HEALTH, HEALTH_BODY, ME, METADATA, Me, REVOKE, TRANSFER,
@@ -59,7 +60,7 @@ async fn admin(_: RequireScopes<AdminScope, api::Claims>) -> HttpResponse {
 }
 
 async fn transfer(validator: web::Data<Validator>, Auth(token): Auth<api::Claims>) -> HttpResponse {
-    answer(&validator, api::transfer(&validator, &token).await)
+    answer(api::transfer(&validator, &token).await)
 }
 
 async fn revoke(
@@ -67,14 +68,15 @@ async fn revoke(
     Auth(token): Auth<api::Claims>,
     body: web::Bytes,
 ) -> HttpResponse {
-    answer(&validator, api::revoke(&validator, &token, &body).await)
+    answer(api::revoke(&validator, &token, &body).await)
 }
 
 /// A shared handler's outcome as an actix-web response.
-fn answer(validator: &Validator, outcome: Result<Value, Failure>) -> HttpResponse {
+fn answer(outcome: Result<Value, Failure>) -> HttpResponse {
     match outcome {
         Ok(body) => HttpResponse::Ok().json(body),
-        Err(Failure::Refused(error)) => refusal_response(validator.refusal(&error)),
+        // Rendered by the TokenGate in front, like every other refusal.
+        Err(Failure::Refused(error)) => AuthRejection::from(error).error_response(),
         Err(Failure::BadBody(description)) => HttpResponse::BadRequest().json(Failure::body(description)),
     }
 }

@@ -140,7 +140,10 @@ pub fn key_source(config: &Config, trusted: &Trusted) -> Result<JwksSource, Conf
         // The demo issuer always runs on loopback http.
         .allow_http_loopback(config.insecure_http || config.trust == Trust::Demo)
         .cooldown(config.jwks_cooldown)
+        // As configured, unclamped; the bounds apply to the issuer's `max-age`
+        // (60 s – 1 day, as the contract says; the library's default is 1 h).
         .default_refresh_interval(config.jwks_refresh)
+        .refresh_bounds(Duration::from_secs(60), Duration::from_secs(24 * 3600))
         .build()
         .map_err(|e| ConfigError(format!("key set: {e}")))
 }
@@ -172,8 +175,14 @@ pub fn validator(
 /// Connects to `TOKENGATE_REDIS_URL`, when set. Unreachable at start-up is a
 /// configuration error (later outages are answered 503 until Redis returns).
 pub async fn redis_store(config: &Config) -> Result<Option<RedisStore>, ConfigError> {
-    let Some(url) = &config.redis_url else { return Ok(None) };
-    RedisStore::connect(url.as_str())
+    let Some(urls) = &config.redis_url else { return Ok(None) };
+    // One URL: a single node; several: the seeds of a cluster.
+    let mut builder = RedisStore::builder_from_list(urls);
+    if let Some(ca) = &config.redis_ca {
+        builder = builder.ca_certificate_file(ca);
+    }
+    builder
+        .connect()
         .await
         .map(Some)
         .map_err(|e| ConfigError(format!("TOKENGATE_REDIS_URL: Redis unreachable or unusable: {e}")))

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 use tokengate::Validator;
-use tokengate::tower::axum::{Auth, RequireScopes, ScopeSpec};
-use tokengate::tower::{FormBodyLayer, TokenLayer, refusal_response};
+use tokengate::tower::axum::{Auth, AuthRejection, RequireScopes, ScopeSpec};
+use tokengate::tower::{FormBodyLayer, TokenLayer};
 use tokio::net::TcpListener;
 
 use crate::api::{
@@ -63,18 +63,19 @@ async fn admin(_: RequireScopes<AdminScope, api::Claims>) -> Json<Value> {
 }
 
 async fn transfer(State(validator): State<Validator>, Auth(token): Auth<api::Claims>) -> Response {
-    answer(&validator, api::transfer(&validator, &token).await)
+    answer(api::transfer(&validator, &token).await)
 }
 
 async fn revoke(State(validator): State<Validator>, Auth(token): Auth<api::Claims>, body: Bytes) -> Response {
-    answer(&validator, api::revoke(&validator, &token, &body).await)
+    answer(api::revoke(&validator, &token, &body).await)
 }
 
 /// A shared handler's outcome as an axum response.
-fn answer(validator: &Validator, outcome: Result<Value, Failure>) -> Response {
+fn answer(outcome: Result<Value, Failure>) -> Response {
     match outcome {
         Ok(body) => Json(body).into_response(),
-        Err(Failure::Refused(error)) => refusal_response::<Body>(validator.refusal(&error)),
+        // Rendered by the TokenLayer in front, like every other refusal.
+        Err(Failure::Refused(error)) => AuthRejection::from(error).into_response(),
         Err(Failure::BadBody(description)) => {
             (StatusCode::BAD_REQUEST, Json(Failure::body(description))).into_response()
         }

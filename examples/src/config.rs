@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokengate::{AlgorithmSet, MAX_LEEWAY};
@@ -64,9 +65,12 @@ pub struct Config {
     pub jwks_refresh: Duration,
     /// `TOKENGATE_INSECURE_HTTP=1`: `http://` allowed for loopback hosts.
     pub insecure_http: bool,
-    /// `TOKENGATE_REDIS_URL`. Parsed and kept for the single-use and
-    /// revocation stores, which arrive with their own issue; unused until then.
-    pub redis_url: Option<Url>,
+    /// `TOKENGATE_REDIS_URL`: one `redis://` or `rediss://` URL, or several
+    /// separated by commas (the seeds of a Redis Cluster), as given.
+    pub redis_url: Option<String>,
+    /// `TOKENGATE_REDIS_CA`: the PEM file of the CA that signs the Redis
+    /// server's certificate (with `rediss://`); `None`: the system's roots.
+    pub redis_ca: Option<PathBuf>,
     /// `TOKENGATE_LOG` (tracing `EnvFilter` syntax).
     pub log: String,
     /// `TOKENGATE_DPOP=1`. DPoP arrives with its own issue; until then it is
@@ -152,18 +156,15 @@ impl Config {
             return Err(error("TOKENGATE_JWKS_REFRESH_SECS must be at least 1"));
         }
 
-        let redis_url = var("TOKENGATE_REDIS_URL")
-            .map(|text| {
-                let url =
-                    Url::parse(&text).map_err(|e| error(format!("TOKENGATE_REDIS_URL is not a URL: {e}")))?;
-                match url.scheme() {
-                    "redis" | "rediss" => Ok(url),
-                    other => Err(error(format!(
-                        "TOKENGATE_REDIS_URL must use redis:// or rediss://, not {other}://"
-                    ))),
-                }
-            })
-            .transpose()?;
+        let redis_url = var("TOKENGATE_REDIS_URL").map(|text| redis_urls(&text)).transpose()?;
+        let redis_ca = var("TOKENGATE_REDIS_CA").map(PathBuf::from);
+        if let Some(ca) = &redis_ca {
+            if !redis_url.as_deref().is_some_and(|urls| urls.starts_with("rediss://")) {
+                return Err(error("TOKENGATE_REDIS_CA needs a rediss:// (TLS) TOKENGATE_REDIS_URL"));
+            }
+            std::fs::metadata(ca)
+                .map_err(|e| error(format!("TOKENGATE_REDIS_CA `{}` cannot be read: {e}", ca.display())))?;
+        }
 
         let log = var("TOKENGATE_LOG").unwrap_or_else(|| "info".to_owned());
         tracing_subscriber::EnvFilter::try_new(&log)
@@ -191,6 +192,7 @@ impl Config {
             jwks_refresh,
             insecure_http,
             redis_url,
+            redis_ca,
             log,
             dpop: flag(&var, "TOKENGATE_DPOP")?,
             public_url,
@@ -198,6 +200,28 @@ impl Config {
             resource: var("TOKENGATE_RESOURCE"),
         })
     }
+}
+
+/// `TOKENGATE_REDIS_URL`: one URL, or a comma-separated list of cluster
+/// seeds, each `redis://` or `rediss://` (all the same).
+fn redis_urls(text: &str) -> Result<String, ConfigError> {
+    let mut schemes = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let url = Url::parse(part)
+            .map_err(|e| error(format!("TOKENGATE_REDIS_URL: `{part}` is not a URL: {e}")))?;
+        match url.scheme() {
+            "redis" | "rediss" => schemes.push(url.scheme().to_owned()),
+            other => {
+                return Err(error(format!(
+                    "TOKENGATE_REDIS_URL must use redis:// or rediss://, not {other}://"
+                )));
+            }
+        }
+    }
+    if schemes.windows(2).any(|pair| pair[0] != pair[1]) {
+        return Err(error("TOKENGATE_REDIS_URL mixes redis:// and rediss:// seeds"));
+    }
+    Ok(text.to_owned())
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, ConfigError> {
@@ -324,6 +348,9 @@ mod tests {
             &[("TOKENGATE_ADDR", "nowhere")],
             &[("TOKENGATE_INSECURE_HTTP", "yes")],
             &[("TOKENGATE_REDIS_URL", "http://x")],
+            &[("TOKENGATE_REDIS_URL", "redis://a:1,rediss://b:2")],
+            &[("TOKENGATE_REDIS_URL", "redis://a:1"), ("TOKENGATE_REDIS_CA", "/etc/hosts")],
+            &[("TOKENGATE_REDIS_URL", "rediss://a:1"), ("TOKENGATE_REDIS_CA", "/nonexistent/ca.pem")],
             &[("TOKENGATE_LOG", "info,[[[")],
             &[("TOKENGATE_PUBLIC_URL", "ftp://x")],
         ] {

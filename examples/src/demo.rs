@@ -6,6 +6,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -31,6 +32,7 @@ pub const TOKEN_LIFETIME_SECS: u64 = 3600;
 pub struct DemoIssuer {
     key: Arc<SigningKey>,
     issuer: String,
+    jwks_fetches: Arc<AtomicUsize>,
     server: JoinHandle<()>,
 }
 
@@ -62,20 +64,34 @@ impl DemoIssuer {
             "id_token_signing_alg_values_supported": [alg.name()],
         });
         let jwks = jwk_set([&*key]);
+        let jwks_fetches = Arc::new(AtomicUsize::new(0));
+        let counter = jwks_fetches.clone();
         let app = Router::new()
-            .route(JWKS_PATH, get(move || async move { Json(jwks) }))
+            .route(
+                JWKS_PATH,
+                get(move || {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    let jwks = jwks.clone();
+                    async move { Json(jwks) }
+                }),
+            )
             .route(DISCOVERY_PATH, get(move || async move { Json(discovery) }));
         let server = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "demo issuer stopped");
             }
         });
-        Ok(DemoIssuer { key, issuer, server })
+        Ok(DemoIssuer { key, issuer, jwks_fetches, server })
     }
 
     /// The issuer identifier (`iss`), also the base of its discovery URL.
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// How many times its JWK Set was fetched.
+    pub fn jwks_fetches(&self) -> usize {
+        self.jwks_fetches.load(Ordering::Relaxed)
     }
 
     /// The URL of its JWK Set.

@@ -116,7 +116,44 @@ async fn both_demo_servers_answer_every_row_identically() {
     assert_eq!(revoked.status, 200);
     assert_eq!(s.same("revoked jti", Request::get("/me").bearer(&doomed)).await.status, 401);
     let bob = s.token(json!({ "sub": "bob", "jti": "bob-1", "iat": now() - 5 }));
+    // The issuer's clock runs 25 s ahead of ours: within the leeway.
+    let bob_ahead = s.token(json!({ "sub": "bob", "jti": "bob-2", "iat": now() + 25 }));
     assert_eq!(s.same("bob", Request::get("/me").bearer(&bob)).await.status, 200);
+    assert_eq!(s.same("bob ahead", Request::get("/me").bearer(&bob_ahead)).await.status, 200);
     s.same("revoke sub", Request::post("/admin/revoke").bearer(&admin).json(json!({ "sub": "bob" }))).await;
     assert_eq!(s.same("revoked sub", Request::get("/me").bearer(&bob)).await.status, 401);
+    let ahead = s.same("revoked sub, iat ahead", Request::get("/me").bearer(&bob_ahead)).await;
+    assert_eq!((ahead.status, &ahead.body["error_description"]), (401, &json!("the token has been revoked")));
+}
+
+/// A demo restarted on the in-memory stores starts with no record: as its
+/// documentation says, a single-use token spent before the restart is
+/// accepted once more (a shared Redis store, `tests/fleet.rs`, keeps it
+/// spent), and a token within the default lifetime cap only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_demo_on_the_memory_store_behaves_as_documented() {
+    let s = start(&[]).await;
+    let transfer = s.token(json!({ "scope": "transfer", "jti": "before-restart" }));
+    assert_eq!(s.same("spend", Request::post("/transfer").bearer(&transfer)).await.status, 200);
+    assert_eq!(s.same("replay", Request::post("/transfer").bearer(&transfer)).await.status, 401);
+    let restarted = support::start_for(s.idp.issuer(), DEMO_AUDIENCE, &[]).await;
+    restarted.wait_for_keys(&s.idp.valid_token()).await;
+    let after = restarted.same("replay after restart", Request::post("/transfer").bearer(&transfer)).await;
+    assert_eq!(after.status, 200, "documented: the in-memory store forgets on restart");
+    let long = s.token(json!({ "iat": now(), "exp": now() + 2 * 24 * 3600 }));
+    let answer = s.same("past the lifetime cap", Request::get("/me").bearer(&long)).await;
+    assert_eq!(answer.status, 401);
+}
+
+/// `TOKENGATE_JWKS_REFRESH_SECS` is the interval used as configured (the
+/// 60 s floor applies to an issuer's `Cache-Control: max-age` only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_demos_refresh_keys_at_the_configured_interval() {
+    let s = start(&[("TOKENGATE_JWKS_REFRESH_SECS", "2".to_owned())]).await;
+    let before = s.idp.jwks_fetches();
+    tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
+    let refreshed = s.idp.jwks_fetches() - before;
+    // Two servers, each refreshing every 2 s: at least two fetches each.
+    assert!(refreshed >= 4, "{refreshed} background fetches in 5.5 s");
+    assert!(refreshed <= 8, "{refreshed} background fetches in 5.5 s: more than the interval allows");
 }

@@ -1,6 +1,7 @@
 //! `RedisStore` against a real `redis-server` started by the tests (no
 //! mocks): atomicity under a race, two validators sharing one Redis, an
-//! outage and a restart, record expiry, key hygiene.
+//! outage and a restart, a hung server, record expiry, key hygiene, sizing,
+//! configuration errors.
 
 mod support;
 
@@ -9,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::redis_server::RedisServer;
-use tokengate_core::{
-    Algorithm, Error, Issuer, KeySet, RecordKey, RecordKind, Revoke, SingleUse, StandardClaims, Validator,
+use tokengate_core::store::{
+    RecordKey, RecordKind, Revocation, RevocationStore, StoreError, TokenRef, UseOutcome,
 };
-use tokengate_redis::{ConnectError, RedisStore};
+use tokengate_core::{Algorithm, Error, Issuer, KeySet, Revoke, SingleUse, StandardClaims, Validator};
+use tokengate_redis::{ConnectError, DEFAULT_RETRY_AFTER, RedisStore};
 use tokengate_testkit::{SigningKey, now};
 
 const ISS: &str = "https://issuer.test/";
@@ -162,19 +164,34 @@ async fn two_validators_sharing_redis_see_each_others_uses_and_revocations() {
     assert_401(plain(&a, &before).await, Error::Revoked);
     plain(&a, &after).await.expect("issued after the issuer-wide cut-off");
 
-    // Revocation keys expire too: the jti's revocation lives for the retention (1 day) + leeway.
+    // Revocation keys expire too: the jti's revocation lives for the retention
+    // (1 day) + twice the leeway (the issuer's clock may run ahead by it).
     let mut redis = raw(&server).await;
-    let revoked_key =
-        format!("svc:revoked:jti:{}", RecordKey::new(RecordKind::RevokedToken, ISS, "me-1").to_hex());
+    // All revocations of an issuer share one hash slot: `{r:<8 hex of the issuer>}`.
+    let issuer_tag = &RecordKey::new(RecordKind::RevokedIssuer, ISS, "").to_hex()[..8];
+    let revoked_key = format!(
+        "svc:{{r:{issuer_tag}}}:revoked:jti:{}",
+        RecordKey::new(RecordKind::RevokedToken, ISS, "me-1").to_hex()
+    );
+    assert_eq!(connect(&server, "svc:").await.key(RecordKind::RevokedToken, ISS, "me-1"), revoked_key);
     let ttl: i64 = redis::cmd("TTL").arg(&revoked_key).query_async(&mut redis).await.unwrap();
-    assert!((24 * 3600..=24 * 3600 + 31).contains(&ttl), "TTL {ttl}");
+    assert!((24 * 3600..=24 * 3600 + 2 * 30 + 1).contains(&ttl), "TTL {ttl}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_refuses_with_503_and_restarted_resumes_without_accepting_anything_twice() {
     let mut server = RedisServer::start();
     let key = signing_key();
-    let validator = validator(issuer(&key), connect(&server, "fleet:").await);
+    // A short clock skew allowance: tokens issued within it after the loss
+    // is detected are refused too (see `after` below).
+    let store = RedisStore::builder(server.url())
+        .key_prefix("fleet:")
+        .timeout(Duration::from_millis(300))
+        .clock_skew_allowance(Duration::from_secs(1))
+        .connect()
+        .await
+        .expect("Redis is up");
+    let validator = validator(issuer(&key), store);
     let mut accepted: HashMap<String, usize> = HashMap::new();
     let mut attempt = |jti: &str, result: &Result<(), Error>| {
         if result.is_ok() {
@@ -221,8 +238,8 @@ async fn redis_killed_refuses_with_503_and_restarted_resumes_without_accepting_a
         attempt(jti, &result);
         assert_401(result, Error::PossiblyReplayed);
     }
-    // Tokens issued from now on work as usual: once.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Tokens issued once the allowance has passed work as usual: once.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
     let after = key.token(&claims("after", json!({})));
     for _ in 0..3 {
         let result = use_once(&validator, &after).await;
@@ -243,8 +260,11 @@ async fn a_use_record_expires_in_redis_with_its_token() {
     let token = key.token(&claims("short", json!({ "iat": now, "exp": now + 2 })));
     use_once(&validator, &token).await.unwrap();
 
-    let record = store.key(RecordKind::Use, &RecordKey::new(RecordKind::Use, ISS, "short"));
-    assert!(record.starts_with("ttl:use:") && !record.contains("short"));
+    let record = store.key(RecordKind::Use, ISS, "short");
+    let record_key = RecordKey::new(RecordKind::Use, ISS, "short");
+    let group = store.layout().use_group(&record_key);
+    assert_eq!(record, format!("ttl:{{u:{group:02x}}}:use:{}", record_key.to_hex()));
+    assert!(!record.contains("short"));
     let mut redis = raw(&server).await;
     let pttl: i64 = redis::cmd("PTTL").arg(&record).query_async(&mut redis).await.unwrap();
     assert!((1..=2000).contains(&pttl), "the record expires with the token (exp + leeway): PTTL {pttl} ms");
@@ -261,9 +281,14 @@ async fn a_use_record_expires_in_redis_with_its_token() {
     }
     assert_401(use_once(&validator, &token).await, Error::Expired);
 
-    // Nothing else is left but the marker; no key holds token text.
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut redis).await.unwrap();
-    assert_eq!(keys, [store.marker_key().to_owned()]);
+    // Nothing else is left but the groups' markers and the used group's
+    // counter; no key holds token text.
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut redis).await.unwrap();
+    keys.sort();
+    let mut expected = store.marker_keys();
+    expected.push(store.layout().counter(group));
+    expected.sort();
+    assert_eq!(keys, expected);
 }
 
 #[tokio::test]
@@ -289,6 +314,205 @@ async fn issuer_wide_single_use_through_redis() {
     assert!(plain(&a, &token).await.is_ok());
     assert_401(plain(&b, &token).await, Error::Replayed);
     let server_side: Vec<String> =
-        redis::cmd("KEYS").arg("iss:use:*").query_async(&mut raw(&server).await).await.unwrap();
+        redis::cmd("KEYS").arg("iss:{u:??}:use:*").query_async(&mut raw(&server).await).await.unwrap();
     assert_eq!(server_side.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_is_refused_with_503_within_the_timeout_and_answers_again_when_it_resumes() {
+    let server = RedisServer::start();
+    let timeout = Duration::from_millis(300);
+    // What a loaded 2-core CI machine may add to the timeout.
+    const MARGIN: Duration = Duration::from_millis(500);
+    let store = RedisStore::builder(server.url())
+        .key_prefix("hung:")
+        .timeout(timeout)
+        .connect()
+        .await
+        .expect("Redis is up");
+    let now = now();
+    assert_eq!(support::use_jti(&store, "before", now).await, Ok(UseOutcome::First));
+
+    // SIGSTOP: the kernel still accepts bytes, the server answers nothing.
+    let pid = server.pid().expect("running");
+    assert!(support::signal(pid, "STOP"), "SIGSTOP");
+    struct Resume(u32); // SIGCONT even if an assertion fails
+    impl Drop for Resume {
+        fn drop(&mut self) {
+            support::signal(self.0, "CONT");
+        }
+    }
+    let resume = Resume(pid);
+    let mut slowest = Duration::ZERO;
+    let unavailable = Err(StoreError::Unavailable { retry_after: DEFAULT_RETRY_AFTER });
+    for jti in ["hung-1", "hung-2", "before"] {
+        let started = Instant::now();
+        assert_eq!(support::use_jti(&store, jti, now).await, unavailable, "{jti}");
+        let elapsed = started.elapsed();
+        assert!(elapsed < timeout + MARGIN, "{jti}: 503 after {elapsed:?}");
+        slowest = slowest.max(elapsed);
+        let started = Instant::now();
+        let check =
+            store.is_revoked(TokenRef::new(support::ISS, Some(jti), Some("user-1"), Some(now), now)).await;
+        assert_eq!(check, Err(StoreError::Unavailable { retry_after: DEFAULT_RETRY_AFTER }));
+        assert!(started.elapsed() < timeout + MARGIN, "revocation check: {:?}", started.elapsed());
+    }
+
+    println!("hung Redis: slowest 503 after {slowest:?} (timeout {timeout:?})");
+
+    // SIGCONT: the same store answers again, without a reconnect.
+    drop(resume);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for attempt in 0.. {
+        // A fresh jti per attempt: a timed-out attempt may still have run.
+        match support::use_jti(&store, &format!("after-{attempt}"), now).await {
+            Ok(outcome) => {
+                assert_eq!(outcome, UseOutcome::First);
+                break;
+            }
+            Err(error) => assert_eq!(Err::<(), _>(error), unavailable.map(drop)),
+        }
+        assert!(Instant::now() < deadline, "no answer within 5 s of SIGCONT");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The uses sent while Redis was stopped ran when it resumed: refused
+    // with 503 then, spent now: never accepted.
+    for jti in ["hung-1", "hung-2", "before"] {
+        assert_eq!(support::use_jti(&store, jti, now).await, Ok(UseOutcome::AlreadyUsed), "{jti}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sizing_memory_usage_of_records() {
+    let server = RedisServer::start();
+    let store = RedisStore::builder(server.url()).connect().await.expect("Redis is up");
+    let mut redis = raw(&server).await;
+    let now = now();
+    let memory = |key: String| {
+        let mut redis = redis.clone();
+        async move {
+            let bytes: Option<u64> = redis::cmd("MEMORY")
+                .arg("USAGE")
+                .arg(&key)
+                .arg("SAMPLES")
+                .arg(0)
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            bytes.unwrap_or_else(|| panic!("{key} exists"))
+        }
+    };
+    assert_eq!(support::use_jti(&store, "sized", now).await, Ok(UseOutcome::First));
+    let iss = support::ISS;
+    store
+        .revoke(Revocation::Token { issuer: iss, token_id: "sized", keep_until: now + 300 }, now)
+        .await
+        .unwrap();
+    store
+        .revoke(
+            Revocation::Subject { issuer: iss, subject: "user-1", cutoff: now, keep_until: now + 300 },
+            now,
+        )
+        .await
+        .unwrap();
+    let group = store.layout().use_group(&RecordKey::new(RecordKind::Use, iss, "sized"));
+    let use_record = memory(store.key(RecordKind::Use, iss, "sized")).await;
+    let revoked_jti = memory(store.key(RecordKind::RevokedToken, iss, "sized")).await;
+    let revoked_sub = memory(store.key(RecordKind::RevokedSubject, iss, "user-1")).await;
+    let marker = memory(store.layout().marker(group)).await;
+    let counter = memory(store.layout().counter(group)).await;
+
+    // Many records: what the whole server grows by (keyspace and expiry
+    // tables included), per record.
+    let used_memory = |redis: &mut redis::aio::MultiplexedConnection| {
+        let mut redis = redis.clone();
+        async move {
+            let info: String = redis::cmd("INFO").arg("memory").query_async(&mut redis).await.unwrap();
+            info.lines()
+                .find_map(|line| line.strip_prefix("used_memory:"))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+                .expect("used_memory")
+        }
+    };
+    const N: u64 = 20_000;
+    const TASKS: u64 = 16; // concurrent on the multiplexed connection
+    let bulk = |revoke: bool| {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|task| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for i in (task..N).step_by(TASKS as usize) {
+                        let jti = format!("bulk-{i}");
+                        if revoke {
+                            let revocation =
+                                Revocation::Token { issuer: iss, token_id: &jti, keep_until: now + 300 };
+                            store.revoke(revocation, now).await.unwrap();
+                        } else {
+                            assert_eq!(support::use_jti(&store, &jti, now).await, Ok(UseOutcome::First));
+                        }
+                    }
+                })
+            })
+            .collect();
+        async move {
+            for task in tasks {
+                task.await.unwrap();
+            }
+        }
+    };
+    let before = used_memory(&mut redis).await;
+    bulk(false).await;
+    let per_use = (used_memory(&mut redis).await - before) / N;
+    let before = used_memory(&mut redis).await;
+    bulk(true).await;
+    let per_revocation = (used_memory(&mut redis).await - before) / N;
+
+    println!(
+        "MEMORY USAGE (bytes): use record {use_record}, revoked jti {revoked_jti}, subject cut-off {revoked_sub}, \
+         group marker {marker}, group counter {counter}; used_memory growth over {N}: \
+         {per_use} per use record, {per_revocation} per jti revocation"
+    );
+    for (what, bytes) in
+        [("use record", use_record), ("revoked jti", revoked_jti), ("subject cut-off", revoked_sub)]
+    {
+        assert!((40..=200).contains(&bytes), "{what}: {bytes} bytes");
+    }
+    assert!((40..=300).contains(&per_use), "{per_use} bytes per use record");
+    assert!((40..=300).contains(&per_revocation), "{per_revocation} bytes per revocation");
+}
+
+#[tokio::test]
+async fn configuration_errors_are_reported_at_connect() {
+    let server = RedisServer::start();
+    let result = RedisStore::builder(server.url()).key_prefix("svc{a}:").connect().await;
+    assert!(matches!(result, Err(ConnectError::InvalidConfig(ref m)) if m.contains("brace")), "{result:?}");
+    let result = RedisStore::builder(server.url()).ca_certificate_pem(b"junk".to_vec()).connect().await;
+    assert!(
+        matches!(result, Err(ConnectError::InvalidConfig(ref m)) if m.contains("rediss://")),
+        "{result:?}"
+    );
+    let result = RedisStore::builder_from_list(" , ").connect().await;
+    assert!(matches!(result, Err(ConnectError::InvalidUrl(_))), "{result:?}");
+    let mixed = format!("{},rediss://127.0.0.1:1/", server.url());
+    let result = RedisStore::builder_from_list(&mixed).connect().await;
+    assert!(
+        matches!(result, Err(ConnectError::InvalidConfig(ref m)) if m.contains("rediss://")),
+        "{result:?}"
+    );
+    let result = RedisStore::builder("rediss://127.0.0.1:1/#insecure").connect().await;
+    assert!(
+        matches!(result, Err(ConnectError::InvalidConfig(ref m)) if m.contains("#insecure")),
+        "{result:?}"
+    );
+    // A cluster client against a plain node: not a cluster.
+    let result =
+        RedisStore::builder_from_urls([server.url()]).timeout(Duration::from_millis(300)).connect().await;
+    assert!(
+        matches!(result, Err(ConnectError::InvalidConfig(ref m)) if m.contains("not a cluster")),
+        "{result:?}"
+    );
+    // One URL in the list form is a single node.
+    let single =
+        RedisStore::builder_from_list(&format!(" {} ", server.url())).connect().await.expect("single node");
+    assert!(!single.is_cluster());
 }

@@ -82,6 +82,18 @@ impl Request {
     pub fn form(self, body: String) -> Self {
         Request { body: Some(body), ..self.header("content-type", "application/x-www-form-urlencoded") }
     }
+    pub fn body(self, body: String) -> Self {
+        Request { body: Some(body), ..self }
+    }
+}
+
+/// Waits (bounded) until something accepts connections on `addr`.
+pub async fn wait_until_listening(addr: SocketAddr, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {addr}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// What is compared: everything a client can act on.

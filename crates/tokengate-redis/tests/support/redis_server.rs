@@ -39,7 +39,14 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port (empty: no persistence).
+    /// The server's process id while it runs (for SIGSTOP / SIGCONT).
+    #[allow(dead_code)] // used by tokengate-redis's own tests, not by every file that includes this one
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Starts the server again on the same port: empty, unless a `SAVE`
+    /// left a snapshot in its directory, which it then loads.
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
