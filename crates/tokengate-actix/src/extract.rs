@@ -9,7 +9,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use tokengate_core::adapter::{Gate, Rejection};
-use tokengate_core::{Challenge, Error, Refusal, Scopes, StandardClaims, Verified};
+use tokengate_core::{Error, Scopes, StandardClaims, Verified};
 
 use crate::render::from_http;
 
@@ -122,40 +122,31 @@ impl<Spec: ScopeSpec, C: Send + Sync + 'static> FromRequest for RequireScopes<Sp
 /// Why an extractor found no usable token: a refusal (401/403, rendered by
 /// the [`TokenGate`](crate::TokenGate) in front) or a misconfigured app
 /// (500). Also what a handler returns to refuse with an [`Error`]: it is
-/// `From<Error>`, and a `ResponseError`.
-#[derive(Debug)]
-pub struct AuthRejection(Rejection);
+/// `From<Error>`, and a `ResponseError`. Dereferences to the core's
+/// [`Rejection`] (`error()`, `refusal()`).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct AuthRejection(#[from] Rejection);
 
 impl AuthRejection {
-    /// The response status.
-    pub fn status(&self) -> actix_web::http::StatusCode {
+    /// The response status, in actix-web's type.
+    pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.0.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
+}
 
-    /// Why the request was refused; `None` for a misconfigured app.
-    pub fn error(&self) -> Option<&Error> {
-        self.0.error()
-    }
-
-    /// The refusal as the core renders it; `None` for a misconfigured app.
-    pub fn refusal(&self) -> Option<&Refusal> {
-        self.0.refusal()
+impl Deref for AuthRejection {
+    type Target = Rejection;
+    fn deref(&self) -> &Rejection {
+        &self.0
     }
 }
 
 impl From<Error> for AuthRejection {
-    /// A refusal of the handler's: rendered here with the default realm, then
-    /// again by the [`TokenGate`](crate::TokenGate) in front with its
-    /// validator and renderer.
+    /// A refusal of the handler's, rendered by the [`TokenGate`](crate::TokenGate)
+    /// in front with its validator and renderer.
     fn from(error: Error) -> Self {
-        let refusal = Refusal::new(&error, &Challenge::default());
-        AuthRejection(Rejection::Refused { error, refusal })
-    }
-}
-
-impl fmt::Display for AuthRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
+        AuthRejection(Rejection::from(error))
     }
 }
 

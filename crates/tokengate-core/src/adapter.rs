@@ -26,7 +26,7 @@ use http::StatusCode;
 use http::header::CONTENT_TYPE;
 
 use crate::error::Error;
-use crate::refusal::Refusal;
+use crate::refusal::{Challenge, Refusal};
 use crate::request::RequestParts;
 use crate::scopes::{ScopeRequirement, Scopes};
 use crate::validator::Validator;
@@ -231,6 +231,16 @@ impl Rejection {
             }
             Rejection::Misconfigured(mistake) => mistake.into_response(),
         }
+    }
+}
+
+impl From<Error> for Rejection {
+    /// A refusal made without a gate at hand (a handler's): rendered with the
+    /// default realm here, and again by the gate in front, which finds it as
+    /// a [`PendingRefusal`] on the response.
+    fn from(error: Error) -> Self {
+        let refusal = Refusal::new(&error, &Challenge::default());
+        Rejection::Refused { error, refusal }
     }
 }
 

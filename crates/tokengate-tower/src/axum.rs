@@ -55,10 +55,10 @@ use std::ops::{Deref, DerefMut};
 use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
+use http::Extensions;
 use http::request::Parts;
-use http::{Extensions, StatusCode};
 use tokengate_core::adapter::{Gate, Rejection};
-use tokengate_core::{Challenge, Error, Refusal, Scopes, StandardClaims, Verified};
+use tokengate_core::{Error, Scopes, StandardClaims, Verified};
 
 /// The verified token of the request, as a handler argument.
 ///
@@ -217,50 +217,26 @@ where
 /// Why an extractor of this module refused: a refusal of the request
 /// (401 / 403, rendered by the layer in front), or a misconfigured server
 /// (500). Also what a handler returns to refuse with an [`Error`]: it is
-/// `From<Error>`.
-#[derive(Debug)]
-pub struct AuthRejection(Rejection);
+/// `From<Error>`. Dereferences to the core's [`Rejection`] (`status()`,
+/// `error()`, `refusal()`).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct AuthRejection(#[from] Rejection);
 
-impl AuthRejection {
-    /// The response status.
-    pub fn status(&self) -> StatusCode {
-        self.0.status()
-    }
-
-    /// Why the request was refused; `None` for a misconfigured server.
-    pub fn error(&self) -> Option<&Error> {
-        self.0.error()
-    }
-
-    /// The refusal as the core renders it; `None` for a misconfigured server.
-    pub fn refusal(&self) -> Option<&Refusal> {
-        self.0.refusal()
-    }
-}
-
-impl From<Rejection> for AuthRejection {
-    fn from(rejection: Rejection) -> Self {
-        AuthRejection(rejection)
+impl Deref for AuthRejection {
+    type Target = Rejection;
+    fn deref(&self) -> &Rejection {
+        &self.0
     }
 }
 
 impl From<Error> for AuthRejection {
-    /// A refusal of the handler's: rendered here with the default realm, then
-    /// again by the [`TokenLayer`](crate::TokenLayer) in front with its
-    /// validator and renderer.
+    /// A refusal of the handler's, rendered by the [`TokenLayer`](crate::TokenLayer)
+    /// in front with its validator and renderer.
     fn from(error: Error) -> Self {
-        let refusal = Refusal::new(&error, &Challenge::default());
-        AuthRejection(Rejection::Refused { error, refusal })
+        AuthRejection(Rejection::from(error))
     }
 }
-
-impl fmt::Display for AuthRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for AuthRejection {}
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
