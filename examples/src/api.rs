@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tokengate::dpop::Dpop;
 use tokengate::jwks::JwksSource;
 use tokengate::redis::RedisStore;
 use tokengate::{
@@ -118,13 +119,19 @@ pub struct Trusted {
 }
 
 /// The RFC 9728 protected-resource metadata document of `GET /.well-known/oauth-protected-resource`.
-pub fn resource_metadata(config: &Config, trusted: &Trusted) -> Value {
-    json!({
+pub fn resource_metadata(config: &Config, trusted: &Trusted, dpop: Option<&Dpop>) -> Value {
+    let mut document = json!({
         "resource": config.resource.as_deref().unwrap_or(&trusted.audience),
         "authorization_servers": [trusted.issuer],
         "scopes_supported": SCOPES_SUPPORTED,
         "bearer_methods_supported": ["header"],
-    })
+    });
+    if let Some(dpop) = dpop {
+        let algs: Vec<&str> = dpop.proof_algorithms().iter().map(|alg| alg.name()).collect();
+        document["dpop_signing_alg_values_supported"] = json!(algs);
+        document["dpop_bound_access_tokens_required"] = json!(false);
+    }
+    document
 }
 
 /// The key source for `config`: a [`JwksSource`] fetching the JWK Set URL
@@ -148,23 +155,29 @@ pub fn key_source(config: &Config, trusted: &Trusted) -> Result<JwksSource, Conf
         .map_err(|e| ConfigError(format!("key set: {e}")))
 }
 
-/// The validator for `config`, trusting `trusted` with keys from `keys`.
+/// The validator for `config`, trusting `trusted` with keys from `keys`;
+/// with DPoP on, proofs name `public_url` followed by the request's path.
 ///
 /// With `store` (`TOKENGATE_REDIS_URL`), single-use records and revocations
 /// live in Redis, shared by every instance pointed at it; otherwise in memory.
 pub fn validator(
     config: &Config,
     trusted: &Trusted,
+    public_url: &str,
     keys: JwksSource,
     store: Option<RedisStore>,
 ) -> Result<Validator, ConfigError> {
-    let builder = Validator::builder().issuer(
+    let mut builder = Validator::builder().issuer(
         Issuer::new(&trusted.issuer)
             .audience(&trusted.audience)
             .algorithms(config.algorithms)
             .leeway(config.leeway)
             .key_source(keys),
     );
+    if config.dpop {
+        // Bound tokens need proofs; plain bearer tokens still pass (the contract's DPoP section).
+        builder = builder.dpop(Dpop::new(public_url).window(config.dpop_window));
+    }
     let builder = match store {
         Some(store) => builder.stores(store),
         None => builder,

@@ -73,8 +73,7 @@ pub struct Config {
     pub redis_ca: Option<PathBuf>,
     /// `TOKENGATE_LOG` (tracing `EnvFilter` syntax).
     pub log: String,
-    /// `TOKENGATE_DPOP=1`. DPoP arrives with its own issue; until then it is
-    /// parsed and ignored (with a warning), as the contract allows.
+    /// `TOKENGATE_DPOP=1`: DPoP (RFC 9449) on every protected route.
     pub dpop: bool,
     /// `TOKENGATE_PUBLIC_URL`; `None`: `http://ADDR` as bound.
     pub public_url: Option<Url>,
@@ -183,6 +182,11 @@ impl Config {
             })
             .transpose()?;
 
+        let dpop_window = seconds(&var, "TOKENGATE_DPOP_WINDOW_SECS", 60)?;
+        if dpop_window.is_zero() {
+            return Err(error("TOKENGATE_DPOP_WINDOW_SECS must be at least 1"));
+        }
+
         Ok(Config {
             addr,
             trust,
@@ -196,7 +200,7 @@ impl Config {
             log,
             dpop: flag(&var, "TOKENGATE_DPOP")?,
             public_url,
-            dpop_window: seconds(&var, "TOKENGATE_DPOP_WINDOW_SECS", 60)?,
+            dpop_window,
             resource: var("TOKENGATE_RESOURCE"),
         })
     }

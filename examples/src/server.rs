@@ -35,8 +35,9 @@ pub struct Prepared {
 }
 
 /// Starts the demo issuer (in demo mode) and builds the validator and the
-/// metadata document. Inside a Tokio runtime.
-pub async fn prepare(config: Config) -> Result<Prepared, ConfigError> {
+/// metadata document for a server bound at `bound` (the default public URL
+/// is `http://` that address). Inside a Tokio runtime.
+pub async fn prepare(config: Config, bound: SocketAddr) -> Result<Prepared, ConfigError> {
     let demo = match config.trust {
         Trust::Demo => Some(
             DemoIssuer::start(config.algorithms)
@@ -52,9 +53,6 @@ pub async fn prepare(config: Config) -> Result<Prepared, ConfigError> {
         (Trust::Demo, Some(demo)) => demo.trusted(),
         (Trust::Demo, None) => unreachable!("demo mode starts the demo issuer"),
     };
-    if config.dpop {
-        tracing::warn!("TOKENGATE_DPOP=1 is ignored: DPoP is not implemented by this build yet");
-    }
     let store = api::redis_store(&config).await?;
     let keys = api::key_source(&config, &trusted)?;
     if demo.is_some() {
@@ -65,8 +63,10 @@ pub async fn prepare(config: Config) -> Result<Prepared, ConfigError> {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    let validator = api::validator(&config, &trusted, keys, store)?;
-    let metadata = api::resource_metadata(&config, &trusted);
+    let public_url =
+        config.public_url.as_ref().map_or_else(|| base_url(bound), |url| url.as_str().to_owned());
+    let validator = api::validator(&config, &trusted, &public_url, keys, store)?;
+    let metadata = api::resource_metadata(&config, &trusted, validator.dpop());
     Ok(Prepared { config, trusted, validator, metadata, demo })
 }
 
@@ -93,11 +93,13 @@ pub async fn start_up() -> Result<Started, std::process::ExitCode> {
     let config = Config::from_env().map_err(|e| fail(e.to_string(), 2))?;
     init_logging(&config.log);
     let addr = config.addr;
-    let prepared = prepare(config).await.map_err(|e| fail(e.to_string(), 2))?;
+    // Bound first (nothing is accepted before `listening on`): the default
+    // public URL, which DPoP proofs name, is the address as bound.
     let listener = std::net::TcpListener::bind(addr)
         .map_err(|e| fail(format!("configuration error: cannot listen on {addr}: {e}"), 2))?;
     listener.set_nonblocking(true).map_err(|e| fail(format!("cannot configure the listener: {e}"), 1))?;
     let bound = listener.local_addr().map_err(|e| fail(format!("cannot read the bound address: {e}"), 1))?;
+    let prepared = prepare(config, bound).await.map_err(|e| fail(e.to_string(), 2))?;
     Ok(Started { prepared, listener, bound })
 }
 

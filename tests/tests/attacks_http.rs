@@ -63,7 +63,7 @@ const WRONG_AUDIENCE: &str = "the token's audience (`aud`) does not include this
 const TOO_LARGE: &str = "the token is longer than 8192 bytes";
 const LIFETIME: &str = "the token's lifetime (`exp` - `iat`) is longer than this API accepts";
 const MALFORMED_CREDENTIALS: &str =
-    "the Authorization header names the Bearer scheme but is not `Bearer <token>`";
+    "the Authorization header names its scheme but does not follow it with a space and the token";
 
 fn token(description: &str) -> Want {
     Want::Token(description.to_owned())

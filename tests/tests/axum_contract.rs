@@ -54,9 +54,9 @@ async fn start_with(extra: &[(&str, &str)], jwks: Jwks) -> Server {
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
     let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    let prepared = prepare(config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind(prepared.config.addr).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let prepared = prepare(config, addr).await.unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let router = axum_app::router(&prepared);
     tokio::spawn(axum_app::serve(listener, router, async move {
@@ -543,9 +543,9 @@ async fn shutdown_lets_in_flight_requests_finish() {
         ("TOKENGATE_INSECURE_HTTP", "1".to_owned()),
     ]
     .into();
-    let prepared = prepare(Config::from_lookup(|name| vars.get(name).cloned()).unwrap()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let prepared = prepare(Config::from_lookup(|name| vars.get(name).cloned()).unwrap(), addr).await.unwrap();
     // The demo's routes plus a slow one, to have a request in flight.
     let started = std::sync::Arc::new(tokio::sync::Notify::new());
     let in_handler = started.clone();

@@ -255,7 +255,7 @@ fn capacity_reached_fails_closed_with_a_clear_error_and_recovers_when_records_ex
     assert_refused(use_once(&validator, &refused), error.clone(), 503, UNAVAILABLE, &refused);
     assert_eq!(error.description(), "the single-use token store is full; retry later");
     let refusal = validator.refusal(&error);
-    assert_eq!(refusal.www_authenticate, r#"Bearer realm="tokengate", error="temporarily_unavailable""#);
+    assert_eq!(refusal.www_authenticate, [r#"Bearer realm="tokengate", error="temporarily_unavailable""#]);
     assert_eq!(refusal.retry_after, Some(60));
     // Old records are never evicted to make room: every one still refuses its replay.
     for i in 0..100 {
@@ -451,7 +451,7 @@ fn an_unavailable_replay_store_refuses_single_use_with_503_and_nothing_else() {
     let expected = Error::StoreUnavailable { retry_after: Duration::from_millis(1500) };
     assert_refused(use_once(&validator, &token), expected.clone(), 503, UNAVAILABLE, &token);
     let refusal = validator.refusal(&expected);
-    assert_eq!(refusal.www_authenticate, r#"Bearer realm="tokengate", error="temporarily_unavailable""#);
+    assert_eq!(refusal.www_authenticate, [r#"Bearer realm="tokengate", error="temporarily_unavailable""#]);
     assert_eq!(refusal.retry_after, Some(1));
     let body: serde_json::Value = serde_json::from_str(refusal.body.as_deref().unwrap()).unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");

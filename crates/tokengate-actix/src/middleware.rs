@@ -13,7 +13,8 @@ use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpMessage};
 use serde::de::DeserializeOwned;
 use tokengate_core::adapter::{DEFAULT_FORM_LIMIT, Gate, Mode, PendingRefusal, is_form_urlencoded};
-use tokengate_core::{Error, StandardClaims, Validator, Verified};
+use tokengate_core::dpop::DpopPolicy;
+use tokengate_core::{Error, Scheme, StandardClaims, Validator};
 
 use crate::render::{JsonRefusal, RenderRefusal};
 use crate::request::ActixRequest;
@@ -43,6 +44,7 @@ use crate::request::ActixRequest;
 pub struct TokenGate<C = StandardClaims, R = JsonRefusal> {
     validator: Validator,
     mode: Mode,
+    dpop: Option<DpopPolicy>,
     form_limit: Option<usize>,
     render: Arc<R>,
     claims: PhantomData<fn() -> C>,
@@ -55,6 +57,7 @@ impl TokenGate {
         TokenGate {
             validator,
             mode: Mode::Required,
+            dpop: None,
             form_limit: None,
             render: Arc::new(JsonRefusal),
             claims: PhantomData,
@@ -91,6 +94,15 @@ impl<C, R> TokenGate<C, R> {
         self
     }
 
+    /// This route's DPoP policy (RFC 9449), instead of the issuer's: e.g.
+    /// [`DpopPolicy::Required`] for routes that take sender-constrained
+    /// tokens only. Needs DPoP on the validator
+    /// ([`ValidatorBuilder::dpop`](tokengate_core::ValidatorBuilder::dpop)).
+    pub fn dpop(mut self, policy: DpopPolicy) -> Self {
+        self.dpop = Some(policy);
+        self
+    }
+
     /// Deserializes the claims as `D` (read them with `Auth<D>`).
     pub fn claims<D>(self) -> TokenGate<D, R> {
         self.with(self.render.clone())
@@ -105,6 +117,7 @@ impl<C, R> TokenGate<C, R> {
         TokenGate {
             validator: self.validator.clone(),
             mode: self.mode,
+            dpop: self.dpop,
             form_limit: self.form_limit,
             render,
             claims: PhantomData,
@@ -169,8 +182,26 @@ where
                 },
                 _ => None,
             };
-            let outcome = admit::<C>(&gate.validator, &request, form.as_deref(), gate.mode).await;
-            let render = |error: &Error| gate.render.render(error, gate.validator.refusal(error));
+            let presentation = {
+                let http_request = ActixRequest { request: request.request(), form_body: form.as_deref() };
+                Gate::extract(&gate.validator, &http_request, gate.mode)
+            };
+            let scheme = match &presentation {
+                Ok(Some(presentation)) => presentation.scheme(),
+                _ => Scheme::Bearer,
+            };
+            let render = |error: &Error| gate.render.render(error, gate.validator.refusal_to(error, scheme));
+            let outcome = match presentation {
+                Ok(Some(presentation)) => {
+                    let presentation = match gate.dpop {
+                        Some(policy) => presentation.with_dpop_policy(policy),
+                        None => presentation,
+                    };
+                    gate.validator.validate_presentation::<C>(&presentation).await.map(Some)
+                }
+                Ok(None) => Ok(None),
+                Err(error) => Err(error),
+            };
             let verified = match outcome {
                 Ok(verified) => verified,
                 Err(error) => return Ok(request.into_response(render(&error)).map_into_right_body()),
@@ -179,7 +210,7 @@ where
                 let mut extensions = request.extensions_mut();
                 match verified {
                     Some(verified) => {
-                        extensions.insert(Gate::authenticated(gate.validator.clone(), &verified));
+                        extensions.insert(Gate::authenticated(gate.validator.clone(), scheme, &verified));
                         extensions.insert(verified);
                     }
                     None => {
@@ -198,23 +229,6 @@ where
                 None => response.map_into_left_body(),
             })
         })
-    }
-}
-
-/// The request's token under `mode`, validated: `None` for an anonymous request.
-async fn admit<C: DeserializeOwned>(
-    validator: &Validator,
-    request: &ServiceRequest,
-    form_body: Option<&[u8]>,
-    mode: Mode,
-) -> Result<Option<Verified<C>>, Error> {
-    let token = {
-        let http_request = ActixRequest { request: request.request(), form_body };
-        Gate::extract(validator, &http_request, mode)?.map(std::borrow::Cow::into_owned)
-    };
-    match token {
-        Some(token) => validator.validate_token(&token).await.map(Some),
-        None => Ok(None),
     }
 }
 

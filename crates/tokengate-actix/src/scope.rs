@@ -117,7 +117,7 @@ impl<S, R: RenderRefusal> ScopeGateMiddleware<S, R> {
         let extensions = request.extensions();
         match Gate::required(extensions.get()).and_then(|gate| gate.require(&self.requirement)) {
             Ok(()) => None,
-            Err(Rejection::Refused { error, refusal }) => Some(self.render.render(&error, refusal)),
+            Err(Rejection::Refused { error, refusal }) => Some(self.render.render(&error, *refusal)),
             Err(Rejection::Misconfigured(mistake)) => Some(from_http(mistake.into_response())),
         }
     }

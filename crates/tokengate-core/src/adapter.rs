@@ -3,11 +3,11 @@
 //!
 //! A *token gate* (`TokenLayer`, `TokenGate`) runs in front of a route:
 //!
-//! 1. it reads the request's token with [`Gate::extract`] under a [`Mode`]
-//!    (reading `application/x-www-form-urlencoded` bodies first, when asked,
-//!    as [`is_form_urlencoded`] decides);
-//! 2. it validates it ([`Validator::validate_token`]) or answers the
-//!    [`Refusal`] itself;
+//! 1. it reads what the request presents with [`Gate::extract`] under a
+//!    [`Mode`] (reading `application/x-www-form-urlencoded` bodies first,
+//!    when asked, as [`is_form_urlencoded`] decides);
+//! 2. it validates it ([`Validator::validate_presentation`]) or answers the
+//!    [`Refusal`] itself ([`Validator::refusal_to`], for the scheme used);
 //! 3. it leaves a [`Gate`] in the request (and the [`Verified<C>`]), which
 //!    is all that scope checks and extractors behind it read:
 //!    [`Gate::verified`], [`Gate::scopes`] and [`Gate::require`] decide what
@@ -18,7 +18,6 @@
 //!    realm and the gate's renderer.
 
 use std::any::Any;
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -27,7 +26,7 @@ use http::header::CONTENT_TYPE;
 
 use crate::error::Error;
 use crate::refusal::{Challenge, Refusal};
-use crate::request::RequestParts;
+use crate::request::{Presentation, RequestParts, Scheme};
 use crate::scopes::{ScopeRequirement, Scopes};
 use crate::validator::Validator;
 use crate::verified::{TokenFacts, Verified};
@@ -71,6 +70,7 @@ pub fn is_form_urlencoded(content_type: &[u8]) -> bool {
 #[derive(Clone)]
 pub struct Gate {
     validator: Validator,
+    scheme: Scheme,
     token: Option<GateToken>,
 }
 
@@ -83,16 +83,16 @@ struct GateToken {
 }
 
 impl Gate {
-    /// The request's token under `mode`: `Ok(None)` for a request presenting
-    /// none that may pass anonymously, a refusal for one that presents a
-    /// malformed one (or none, in [`Mode::Required`]).
-    pub fn extract<'r, R: RequestParts + ?Sized>(
+    /// What the request presents under `mode`: `Ok(None)` for a request
+    /// presenting no token that may pass anonymously, a refusal for one that
+    /// presents a malformed one (or none, in [`Mode::Required`]).
+    pub fn extract<R: RequestParts + ?Sized>(
         validator: &Validator,
-        request: &'r R,
+        request: &R,
         mode: Mode,
-    ) -> Result<Option<Cow<'r, str>>, Error> {
-        match validator.extract_token(request) {
-            Ok(token) => Ok(Some(token)),
+    ) -> Result<Option<Presentation>, Error> {
+        match validator.presentation(request) {
+            Ok(presentation) => Ok(Some(presentation)),
             Err(Error::MissingToken) if mode == Mode::Optional => Ok(None),
             Err(error) => Err(error),
         }
@@ -100,15 +100,19 @@ impl Gate {
 
     /// The gate of a request let through anonymously.
     pub fn anonymous(validator: Validator) -> Gate {
-        Gate { validator, token: None }
+        Gate { validator, scheme: Scheme::Bearer, token: None }
     }
 
-    /// The gate of a request whose token is `verified`.
-    pub fn authenticated<C: Send + Sync + 'static>(validator: Validator, verified: &Verified<C>) -> Gate {
+    /// The gate of a request whose token, presented with `scheme`, is `verified`.
+    pub fn authenticated<C: Send + Sync + 'static>(
+        validator: Validator,
+        scheme: Scheme,
+        verified: &Verified<C>,
+    ) -> Gate {
         let (facts, claims) = verified.parts();
         let claims: Arc<dyn Any + Send + Sync> = claims;
         let token = GateToken { facts, claims, claims_type: std::any::type_name::<C>() };
-        Gate { validator, token: Some(token) }
+        Gate { validator, scheme, token: Some(token) }
     }
 
     /// The gate a request passed, if any: a missing one is a
@@ -120,6 +124,11 @@ impl Gate {
     /// The validator that checked the request.
     pub fn validator(&self) -> &Validator {
         &self.validator
+    }
+
+    /// The scheme the request presented its token with.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
     }
 
     /// Whether the request presented a valid token (not anonymous).
@@ -165,7 +174,7 @@ impl Gate {
 
     /// `error` as this gate's validator answers it.
     pub fn refuse(&self, error: Error) -> Rejection {
-        let refusal = self.validator.refusal(&error);
+        let refusal = Box::new(self.validator.refusal_to(&error, self.scheme));
         Rejection::Refused { error, refusal }
     }
 }
@@ -187,8 +196,8 @@ pub enum Rejection {
     Refused {
         /// Why.
         error: Error,
-        /// The answer.
-        refusal: Refusal,
+        /// The answer (boxed: rejections travel in `Result`s).
+        refusal: Box<Refusal>,
     },
     /// The server is misconfigured: 500, whatever the request.
     Misconfigured(Misconfiguration),
@@ -225,7 +234,7 @@ impl Rejection {
     pub fn into_response<B: From<String>>(self) -> http::Response<B> {
         match self {
             Rejection::Refused { error, refusal } => {
-                let mut response = refusal.into_response();
+                let mut response = (*refusal).into_response();
                 response.extensions_mut().insert(PendingRefusal(error));
                 response
             }
@@ -239,7 +248,7 @@ impl From<Error> for Rejection {
     /// default realm here, and again by the gate in front, which finds it as
     /// a [`PendingRefusal`] on the response.
     fn from(error: Error) -> Self {
-        let refusal = Refusal::new(&error, &Challenge::default());
+        let refusal = Box::new(Refusal::new(&error, &Challenge::default()));
         Rejection::Refused { error, refusal }
     }
 }

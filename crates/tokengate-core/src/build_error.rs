@@ -66,6 +66,9 @@ pub enum BuildError {
     /// Leeway above [`MAX_LEEWAY`](crate::MAX_LEEWAY).
     #[error("issuer `{0}` has a leeway above the 300 s maximum")]
     LeewayTooLarge(String),
+    /// The DPoP configuration cannot be used; the text says why.
+    #[error("DPoP: {0}")]
+    InvalidDpop(&'static str),
     /// A token-size limit outside [`TOKEN_SIZE_LIMITS`](crate::TOKEN_SIZE_LIMITS).
     #[error("the token size limit must be between 256 bytes and 1 MiB")]
     TokenSizeLimit,

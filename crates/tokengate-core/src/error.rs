@@ -13,6 +13,7 @@ use std::time::Duration;
 use http::StatusCode;
 
 use crate::algorithm::Algorithm;
+use crate::dpop::DpopProblem;
 use crate::scopes::ScopeRequirement;
 
 /// A part of a compact JWS.
@@ -46,9 +47,10 @@ pub enum RequestProblem {
     /// The token contains characters outside RFC 6750's `b64token` syntax.
     #[error("the bearer token contains characters outside the RFC 6750 b64token syntax")]
     InvalidCharacters,
-    /// The `Authorization` header names the Bearer scheme but does not follow
-    /// it with a space and the token (a tab, a non-breaking space, a comma…).
-    #[error("the Authorization header names the Bearer scheme but is not `Bearer <token>`")]
+    /// The `Authorization` header names the Bearer (or DPoP) scheme but does
+    /// not follow it with a space and the token (a tab, a non-breaking
+    /// space, a comma…).
+    #[error("the Authorization header names its scheme but does not follow it with a space and the token")]
     MalformedCredentials,
     /// More than one `Authorization` header.
     #[error("the request carries more than one Authorization header")]
@@ -212,6 +214,37 @@ pub enum Error {
     /// ("log out everywhere"), or by an issuer-wide cut-off.
     #[error("the token has been revoked")]
     Revoked,
+    /// A token bound to a key (`cnf.jkt`) presented as a bearer token (RFC
+    /// 9449 §7.2): it is good only with a proof of that key.
+    #[error("the token is bound to a key (DPoP): send it with the DPoP scheme and a DPoP proof")]
+    BoundTokenAsBearer,
+    /// This API requires sender-constrained (DPoP) tokens; a bearer token is refused.
+    #[error("this API accepts only DPoP-bound tokens, sent with the DPoP scheme and a DPoP proof")]
+    DpopRequired,
+    /// The `DPoP` scheme for an issuer or route where DPoP is off.
+    #[error("this API does not accept the DPoP scheme here; send the token as a bearer token")]
+    DpopNotAccepted,
+    /// The `DPoP` scheme with a token bound to no key (no `cnf.jkt`).
+    #[error("the token is not bound to a key (no `cnf.jkt`) and cannot be used with the DPoP scheme")]
+    TokenNotBound,
+    /// The proof is made with another key than the one the token is bound to
+    /// (RFC 9449 §6; `invalid_token`, as §7.1 shows it).
+    #[error("the DPoP proof's key is not the key the token is bound to")]
+    DpopKeyMismatch,
+
+    // ---- invalid_dpop_proof (401, RFC 9449 §7.1) ----
+    /// The DPoP proof is missing, malformed, or fails a check of RFC 9449 §4.3.
+    #[error("{0}")]
+    InvalidDpopProof(DpopProblem),
+
+    // ---- use_dpop_nonce (401, RFC 9449 §9) ----
+    /// The proof carries no current server nonce: retry with this one (it is
+    /// sent in the `DPoP-Nonce` header).
+    #[error("this API requires a DPoP nonce: make a new proof with the nonce of the DPoP-Nonce header")]
+    UseDpopNonce {
+        /// The nonce to use.
+        nonce: String,
+    },
 
     // ---- insufficient_scope (403) ----
     /// The token is valid but lacks the scope the route requires.
@@ -243,8 +276,10 @@ pub enum Error {
     },
 }
 
-/// The RFC 6750 class of a refusal, which decides status and error code.
+/// The RFC 6750 (and RFC 9449) class of a refusal, which decides status and
+/// error code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorClass {
     /// No credentials at all: 401 without an `error` attribute.
     NoToken,
@@ -252,6 +287,10 @@ pub enum ErrorClass {
     InvalidRequest,
     /// `invalid_token`: 401.
     InvalidToken,
+    /// `invalid_dpop_proof` (RFC 9449): 401.
+    InvalidDpopProof,
+    /// `use_dpop_nonce` (RFC 9449 §9): 401, with a `DPoP-Nonce` header.
+    UseDpopNonce,
     /// `insufficient_scope`: 403.
     InsufficientScope,
     /// `temporarily_unavailable`: 503 with `Retry-After`.
@@ -265,6 +304,8 @@ impl ErrorClass {
             ErrorClass::NoToken => None,
             ErrorClass::InvalidRequest => Some("invalid_request"),
             ErrorClass::InvalidToken => Some("invalid_token"),
+            ErrorClass::InvalidDpopProof => Some("invalid_dpop_proof"),
+            ErrorClass::UseDpopNonce => Some("use_dpop_nonce"),
             ErrorClass::InsufficientScope => Some("insufficient_scope"),
             ErrorClass::Unavailable => Some("temporarily_unavailable"),
         }
@@ -273,7 +314,10 @@ impl ErrorClass {
     /// The HTTP status.
     pub const fn status(self) -> StatusCode {
         match self {
-            ErrorClass::NoToken | ErrorClass::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorClass::NoToken
+            | ErrorClass::InvalidToken
+            | ErrorClass::InvalidDpopProof
+            | ErrorClass::UseDpopNonce => StatusCode::UNAUTHORIZED,
             ErrorClass::InvalidRequest => StatusCode::BAD_REQUEST,
             ErrorClass::InsufficientScope => StatusCode::FORBIDDEN,
             ErrorClass::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -311,7 +355,14 @@ impl Error {
             | Error::UnexpectedClaims
             | Error::Replayed
             | Error::PossiblyReplayed
-            | Error::Revoked => ErrorClass::InvalidToken,
+            | Error::Revoked
+            | Error::BoundTokenAsBearer
+            | Error::DpopRequired
+            | Error::DpopNotAccepted
+            | Error::TokenNotBound
+            | Error::DpopKeyMismatch => ErrorClass::InvalidToken,
+            Error::InvalidDpopProof(_) => ErrorClass::InvalidDpopProof,
+            Error::UseDpopNonce { .. } => ErrorClass::UseDpopNonce,
             Error::InsufficientScope(_) => ErrorClass::InsufficientScope,
             Error::KeysUnavailable { .. }
             | Error::StoreUnavailable { .. }
@@ -332,6 +383,19 @@ impl Error {
     /// A description a client developer can act on. Never contains the token.
     pub fn description(&self) -> String {
         self.to_string()
+    }
+
+    /// Whether the refusal is about the DPoP proof or key binding, so that
+    /// its error attributes belong on the `DPoP` challenge, whatever the
+    /// scheme of the request.
+    pub fn concerns_dpop(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidDpopProof(_)
+                | Error::DpopKeyMismatch
+                | Error::TokenNotBound
+                | Error::UseDpopNonce { .. }
+        )
     }
 
     /// How long the client should wait before retrying (503 refusals only).

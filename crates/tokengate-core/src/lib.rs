@@ -33,6 +33,7 @@
 //! | `validator` | the order of the checks ([`Validator`]), its configuration and revocation API |
 //! | [`store`] | single use and revocation ([`SingleUse`], [`store::ReplayStore`], [`store::RevocationStore`]) |
 //! | `refusal` | how a refusal becomes HTTP ([`Refusal`], [`Challenge`]) |
+//! | [`dpop`] | sender-constrained tokens (RFC 9449): the proof, its key, its replay |
 //! | [`adapter`] | the one policy every framework adapter shares |
 //!
 //! See `docs/security.md` in the repository for why each check exists.
@@ -43,6 +44,7 @@ pub mod adapter;
 mod algorithm;
 mod build_error;
 mod clock;
+pub mod dpop;
 mod error;
 mod issuer;
 pub mod keys;
@@ -65,7 +67,7 @@ pub use keys::{Key, KeyError, KeySet};
 pub use parse::claims::{ClaimsView, MAX_NUMERIC_DATE, StandardClaims};
 pub use parse::jws::DEFAULT_MAX_TOKEN_BYTES;
 pub use refusal::{Challenge, DEFAULT_REALM, Refusal};
-pub use request::{RequestParts, TokenLocations, extract_token};
+pub use request::{Presentation, RequestParts, Scheme, TokenLocations, extract_token};
 pub use scopes::{ScopeRequirement, ScopeSpec, Scopes};
 pub use store::{MemoryReplayStore, MemoryRevocationStore, SingleUse, StoreError};
 pub use validator::{Revoke, RevokeError, TOKEN_SIZE_LIMITS, Validator, ValidatorBuilder};

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::dpop::DpopPolicy;
 use crate::error::{Error, RequestProblem};
 
 /// What the validator needs to see of an HTTP request, whatever framework
@@ -95,12 +96,22 @@ pub fn extract_token<R: RequestParts + ?Sized>(
     request: &R,
     locations: TokenLocations,
 ) -> Result<Cow<'_, str>, Error> {
+    extract_credentials(request, locations, false).map(|(token, _)| token)
+}
+
+/// The token a request presents and its scheme: `Bearer`, or, when `dpop`
+/// is on, `DPoP` (RFC 9449 §7.1; only in the `Authorization` header).
+pub(crate) fn extract_credentials<R: RequestParts + ?Sized>(
+    request: &R,
+    locations: TokenLocations,
+    dpop: bool,
+) -> Result<(Cow<'_, str>, Scheme), Error> {
     let mut headers = request.header_values("authorization");
     let header = headers.next();
     if headers.next().is_some() {
         return Err(Error::MalformedRequest(RequestProblem::MultipleAuthorizationHeaders));
     }
-    let from_header = header.map(bearer_credentials).transpose()?.flatten();
+    let from_header = header.map(|value| credentials(value, dpop)).transpose()?.flatten();
     let from_query = request.query().map(|q| access_token_param(q.as_bytes())).transpose()?.flatten();
     let from_body = request.form_body().map(access_token_param).transpose()?.flatten();
 
@@ -114,25 +125,30 @@ pub fn extract_token<R: RequestParts + ?Sized>(
     if from_body.is_some() && !matches!(request.method(), "POST" | "PUT" | "PATCH") {
         return Err(Error::MalformedRequest(RequestProblem::FormTokenMethod));
     }
-    let token = from_header
-        .map(Cow::Borrowed)
-        .or(from_query.filter(|_| locations.query))
-        .or(from_body)
-        .ok_or(Error::MissingToken)?;
+    let (token, scheme) = match from_header {
+        Some((token, scheme)) => (Cow::Borrowed(token), scheme),
+        None => {
+            let token = from_query.filter(|_| locations.query).or(from_body).ok_or(Error::MissingToken)?;
+            (token, Scheme::Bearer)
+        }
+    };
     check_b64token(&token)?;
-    Ok(token)
+    Ok((token, scheme))
 }
 
-/// `Bearer <token>` → the token; another scheme → `None`. The scheme is the
-/// header's leading `token` (RFC 9110 §11.1): a header that names `Bearer`
-/// but does not follow it with a space (a tab, a non-breaking space, a
-/// comma…) is malformed, not "another scheme", so that it is refused as
+/// `Bearer <token>` (or, with DPoP on, `DPoP <token>`) → the token and its
+/// scheme; another scheme → `None`. The scheme is the header's leading
+/// `token` (RFC 9110 §11.1): a header that names the scheme but does not
+/// follow it with a space (a tab, a non-breaking space, a comma…) is
+/// malformed, not "another scheme", so that it is refused as
 /// `invalid_request` even where requests without credentials may pass.
-fn bearer_credentials(value: &[u8]) -> Result<Option<&str>, Error> {
+fn credentials(value: &[u8], dpop: bool) -> Result<Option<(&str, Scheme)>, Error> {
     let scheme_len = value.iter().position(|b| !is_tchar(*b)).unwrap_or(value.len());
-    if !value[..scheme_len].eq_ignore_ascii_case(b"bearer") {
-        return Ok(None);
-    }
+    let scheme = match &value[..scheme_len] {
+        name if name.eq_ignore_ascii_case(b"bearer") => Scheme::Bearer,
+        name if dpop && name.eq_ignore_ascii_case(b"dpop") => Scheme::Dpop,
+        _ => return Ok(None),
+    };
     let rest = &value[scheme_len..];
     if rest.first().is_some_and(|b| *b != b' ') {
         return Err(Error::MalformedRequest(RequestProblem::MalformedCredentials));
@@ -143,8 +159,158 @@ fn bearer_credentials(value: &[u8]) -> Result<Option<&str>, Error> {
     }
     // b64token is ASCII, so anything that is not UTF-8 fails its check anyway.
     std::str::from_utf8(token)
-        .map(Some)
+        .map(|token| Some((token, scheme)))
         .map_err(|_| Error::MalformedRequest(RequestProblem::InvalidCharacters))
+}
+
+/// The authentication scheme a token was presented with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// `Authorization: Bearer` (or a query or form-body token): RFC 6750.
+    #[default]
+    Bearer,
+    /// `Authorization: DPoP`, with a proof in the `DPoP` header: RFC 9449.
+    Dpop,
+}
+
+/// The `DPoP` headers of a request, as the validator reads them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Proofs<'a> {
+    None,
+    One(&'a str),
+    /// More than one `DPoP` header (refused, RFC 9449 §4.3 check 1).
+    Several,
+}
+
+/// What validation reads of a presentation, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Presented<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) scheme: Scheme,
+    pub(crate) proofs: Proofs<'a>,
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) policy: Option<DpopPolicy>,
+}
+
+impl<'a> Presented<'a> {
+    /// A token presented as `Bearer`, without a request around it.
+    pub(crate) fn bearer(token: &'a str) -> Self {
+        Presented { token, scheme: Scheme::Bearer, proofs: Proofs::None, method: "", path: "", policy: None }
+    }
+}
+
+/// A token as a request presents it, with what DPoP needs of that request
+/// (method, path, the `DPoP` proof), owned: adapters take it from the
+/// request, then validate it once the request has moved on
+/// ([`Validator::validate_presentation`](crate::Validator::validate_presentation)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Presentation {
+    token: String,
+    scheme: Scheme,
+    proofs: OwnedProofs,
+    method: String,
+    path: String,
+    policy: Option<DpopPolicy>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum OwnedProofs {
+    None,
+    One(String),
+    Several,
+}
+
+impl Presentation {
+    /// A token presented as `Bearer` (obtained some other way: a WebSocket
+    /// sub-protocol, a gRPC metadata entry…).
+    pub fn bearer(token: impl Into<String>) -> Self {
+        Presentation {
+            token: token.into(),
+            scheme: Scheme::Bearer,
+            proofs: OwnedProofs::None,
+            method: String::new(),
+            path: String::new(),
+            policy: None,
+        }
+    }
+
+    /// A token presented under the `DPoP` scheme with `proof`, for a request
+    /// with this `method` and `path` (the URL the proof must name is the
+    /// validator's DPoP public URL followed by `path`).
+    pub fn dpop(
+        token: impl Into<String>,
+        proof: impl Into<String>,
+        method: impl Into<String>,
+        path: impl Into<String>,
+    ) -> Self {
+        Presentation {
+            token: token.into(),
+            scheme: Scheme::Dpop,
+            proofs: OwnedProofs::One(proof.into()),
+            method: method.into(),
+            path: path.into(),
+            policy: None,
+        }
+    }
+
+    /// What `request` presents, with its `DPoP` headers when `dpop` is on.
+    pub(crate) fn from_request<R: RequestParts + ?Sized>(
+        request: &R,
+        locations: TokenLocations,
+        dpop: bool,
+    ) -> Result<Self, Error> {
+        let (token, scheme) = extract_credentials(request, locations, dpop)?;
+        let mut proofs = OwnedProofs::None;
+        if dpop {
+            let mut headers = request.header_values("dpop");
+            proofs = match (headers.next(), headers.next()) {
+                (None, _) => OwnedProofs::None,
+                (Some(_), Some(_)) => OwnedProofs::Several,
+                // A proof that is not UTF-8 is no JWS: refused as malformed.
+                (Some(proof), None) => OwnedProofs::One(String::from_utf8_lossy(proof).into_owned()),
+            };
+        }
+        Ok(Presentation {
+            token: token.into_owned(),
+            scheme,
+            proofs,
+            method: request.method().to_owned(),
+            path: request.path().to_owned(),
+            policy: None,
+        })
+    }
+
+    /// This route's DPoP policy, instead of the issuer's.
+    pub fn with_dpop_policy(mut self, policy: DpopPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// The token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The scheme it was presented with.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    pub(crate) fn presented(&self) -> Presented<'_> {
+        Presented {
+            token: &self.token,
+            scheme: self.scheme,
+            proofs: match &self.proofs {
+                OwnedProofs::None => Proofs::None,
+                OwnedProofs::One(proof) => Proofs::One(proof),
+                OwnedProofs::Several => Proofs::Several,
+            },
+            method: &self.method,
+            path: &self.path,
+            policy: self.policy,
+        }
+    }
 }
 
 /// RFC 9110 §5.6.2 `tchar`: the characters of an authentication scheme name.

@@ -22,6 +22,10 @@ pub(crate) struct TokenFacts {
     pub(crate) issued_at: Option<u64>,
     pub(crate) algorithm: Algorithm,
     pub(crate) key_id: Option<String>,
+    /// `cnf.jkt`: the thumbprint of the key the token is bound to (DPoP).
+    pub(crate) bound_to: Option<String>,
+    /// Whether a DPoP proof of that key came with this presentation.
+    pub(crate) proven: bool,
     /// This verification already spent the token (its issuer is single-use).
     pub(crate) used_once: bool,
 }
@@ -124,6 +128,13 @@ impl<C> Verified<C> {
     /// The `kid` of the key that verified the token, when the token named one.
     pub fn key_id(&self) -> Option<&str> {
         self.facts.key_id.as_deref()
+    }
+
+    /// The RFC 7638 thumbprint of the key this request proved it holds (its
+    /// DPoP proof), which is the key the token is bound to (`cnf.jkt`);
+    /// `None` for a bearer presentation.
+    pub fn dpop_thumbprint(&self) -> Option<&str> {
+        self.facts.bound_to.as_deref().filter(|_| self.facts.proven)
     }
 
     /// Whether this verification spent the token: its single use was recorded

@@ -96,13 +96,14 @@ impl KeyLayout {
 
     /// The key of a revocation record of `issuer`:
     /// `<prefix>{r:<issuer>}:revoked:{jti|sub|iss}:<hex>`. For
-    /// [`RecordKind::Use`], the use record's key.
+    /// [`RecordKind::Use`] and [`RecordKind::DpopProof`] (both single-use
+    /// records), the use record's key.
     pub fn revocation(&self, kind: RecordKind, issuer: &str, record: &RecordKey) -> String {
         let what = match kind {
-            RecordKind::Use => return self.use_record(record),
             RecordKind::RevokedToken => "jti",
             RecordKind::RevokedSubject => "sub",
-            _ => "iss",
+            RecordKind::RevokedIssuer => "iss",
+            _ => return self.use_record(record),
         };
         format!("{}{{r:{}}}:revoked:{what}:{}", self.prefix, issuer_tag(issuer), record.to_hex())
     }

@@ -256,6 +256,121 @@ impl SigningKey {
     }
 }
 
+impl SigningKey {
+    /// The RFC 7638 JWK SHA-256 thumbprint of the public key: the value of a
+    /// DPoP-bound token's `cnf.jkt` (RFC 9449 §6.1). `None` for HMAC keys.
+    pub fn jwk_thumbprint(&self) -> Option<String> {
+        let jwk = self.public_jwk()?;
+        let required: &[&str] = match jwk["kty"].as_str()? {
+            "EC" => &["crv", "kty", "x", "y"],
+            "RSA" => &["e", "kty", "n"],
+            _ => &["crv", "kty", "x"],
+        };
+        let members: Vec<String> = required
+            .iter()
+            .map(|name| format!("\"{name}\":\"{}\"", jwk[*name].as_str().unwrap_or("")))
+            .collect();
+        let canonical = format!("{{{}}}", members.join(","));
+        Some(b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes())))
+    }
+
+    /// A DPoP proof (RFC 9449 §4) for a request with `method` to `url`,
+    /// signed with this key; see [`DpopProof`] for the options.
+    pub fn dpop_proof<'k>(&'k self, method: &str, url: &str) -> DpopProof<'k> {
+        DpopProof {
+            key: self,
+            header: json!({}),
+            claims: json!({ "jti": random_id(), "htm": method, "htu": url, "iat": now() }),
+        }
+    }
+}
+
+/// A DPoP proof being made: by default `typ` `dpop+jwt`, the key's `alg`,
+/// its public `jwk`, and the claims `jti` (random), `htm`, `htu`, `iat`
+/// (now). Add `ath` with [`DpopProof::access_token`]; change or remove any
+/// member (`null` removes) to make broken proofs.
+///
+/// ```
+/// use tokengate_core::Algorithm;
+/// use tokengate_testkit::SigningKey;
+///
+/// let client = SigningKey::generate(Algorithm::ES256);
+/// let proof = client.dpop_proof("GET", "https://api.example.com/me").access_token("the-token").sign();
+/// assert_eq!(proof.split('.').count(), 3);
+/// ```
+#[derive(Debug)]
+#[must_use = "a proof is made by `sign`"]
+pub struct DpopProof<'k> {
+    key: &'k SigningKey,
+    header: Value,
+    claims: Value,
+}
+
+impl DpopProof<'_> {
+    /// Binds the proof to `token`: `ath` = base64url(SHA-256(token)).
+    pub fn access_token(self, token: &str) -> Self {
+        let ath = b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()));
+        self.claims(json!({ "ath": ath }))
+    }
+
+    /// The server's nonce (RFC 9449 §8).
+    pub fn nonce(self, nonce: &str) -> Self {
+        self.claims(json!({ "nonce": nonce }))
+    }
+
+    /// `iat`.
+    pub fn issued_at(self, iat: u64) -> Self {
+        self.claims(json!({ "iat": iat }))
+    }
+
+    /// `jti`.
+    pub fn jti(self, jti: &str) -> Self {
+        self.claims(json!({ "jti": jti }))
+    }
+
+    /// Sets (or, with `null`, removes) claims.
+    pub fn claims(mut self, changes: Value) -> Self {
+        merge(&mut self.claims, changes);
+        self
+    }
+
+    /// Sets (or, with `null`, removes) header members.
+    pub fn header(mut self, changes: Value) -> Self {
+        merge(&mut self.header, changes);
+        self
+    }
+
+    /// The signed proof.
+    pub fn sign(self) -> String {
+        let mut jwk = self.key.public_jwk().expect("a DPoP key is asymmetric");
+        for member in ["kid", "alg", "use"] {
+            jwk.as_object_mut().expect("a JWK object").remove(member);
+        }
+        let mut header = json!({ "typ": "dpop+jwt", "alg": self.key.alg.name(), "jwk": jwk });
+        merge(&mut header, self.header);
+        self.key.token_with_header(&header, &self.claims)
+    }
+}
+
+/// `base` with the members of `changes` set (`null` removes one).
+fn merge(base: &mut Value, changes: Value) {
+    let (Some(base), Value::Object(changes)) = (base.as_object_mut(), changes) else { return };
+    for (name, value) in changes {
+        if value.is_null() {
+            base.remove(&name);
+        } else {
+            base.insert(name, value);
+        }
+    }
+}
+
+/// 128 random bits, base64url.
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).expect("random bytes");
+    b64(bytes)
+}
+
 /// A JWK Set document publishing the public keys of `keys`.
 pub fn jwk_set<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> Value {
     json!({ "keys": keys.into_iter().filter_map(SigningKey::public_jwk).collect::<Vec<_>>() })

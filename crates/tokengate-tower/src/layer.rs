@@ -11,7 +11,8 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use serde::de::DeserializeOwned;
 use tokengate_core::adapter::{Gate, Mode, PendingRefusal};
-use tokengate_core::{Error, StandardClaims, Validator, Verified};
+use tokengate_core::dpop::DpopPolicy;
+use tokengate_core::{Error, Scheme, StandardClaims, Validator, Verified};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -57,6 +58,7 @@ use crate::render::{JsonRefusal, RenderRefusal};
 pub struct TokenLayer<C = StandardClaims, R = JsonRefusal> {
     validator: Validator,
     mode: Mode,
+    dpop: Option<DpopPolicy>,
     render: R,
     _claims: PhantomData<fn() -> C>,
 }
@@ -64,14 +66,25 @@ pub struct TokenLayer<C = StandardClaims, R = JsonRefusal> {
 struct Shared<R> {
     validator: Validator,
     mode: Mode,
+    dpop: Option<DpopPolicy>,
     render: R,
+}
+
+impl<R> Shared<R> {
+    /// The answer to `error`, refusing a request presented with `scheme`.
+    fn refuse<ResBody>(&self, error: &Error, scheme: Scheme) -> Response<ResBody>
+    where
+        R: RenderRefusal<ResBody>,
+    {
+        self.render.render(error, self.validator.refusal_to(error, scheme))
+    }
 }
 
 impl TokenLayer {
     /// A layer requiring a valid token, with [`StandardClaims`] and the
     /// contract's rendering of refusals.
     pub fn new(validator: Validator) -> Self {
-        TokenLayer { validator, mode: Mode::Required, render: JsonRefusal, _claims: PhantomData }
+        TokenLayer { validator, mode: Mode::Required, dpop: None, render: JsonRefusal, _claims: PhantomData }
     }
 }
 
@@ -80,7 +93,8 @@ impl<C, R> TokenLayer<C, R> {
     /// `serde::Deserialize + Send + Sync` type of yours) instead of
     /// [`StandardClaims`]; handlers then find a `Verified<D>`.
     pub fn claims<D>(self) -> TokenLayer<D, R> {
-        TokenLayer { validator: self.validator, mode: self.mode, render: self.render, _claims: PhantomData }
+        let TokenLayer { validator, mode, dpop, render, .. } = self;
+        TokenLayer { validator, mode, dpop, render, _claims: PhantomData }
     }
 
     /// Lets requests without any token through anonymously; see [`Mode::Optional`].
@@ -97,7 +111,22 @@ impl<C, R> TokenLayer<C, R> {
     /// Renders refusals with `render` (a [`RenderRefusal`], e.g. a closure
     /// `Fn(&Error, Refusal) -> Response<B>`) instead of [`JsonRefusal`].
     pub fn render_with<Q>(self, render: Q) -> TokenLayer<C, Q> {
-        TokenLayer { validator: self.validator, mode: self.mode, render, _claims: PhantomData }
+        TokenLayer {
+            validator: self.validator,
+            mode: self.mode,
+            dpop: self.dpop,
+            render,
+            _claims: PhantomData,
+        }
+    }
+
+    /// This route's DPoP policy (RFC 9449), instead of the issuer's: e.g.
+    /// [`DpopPolicy::Required`] for routes that take sender-constrained
+    /// tokens only. Needs DPoP on the validator
+    /// ([`ValidatorBuilder::dpop`](tokengate_core::ValidatorBuilder::dpop)).
+    pub fn dpop(mut self, policy: DpopPolicy) -> Self {
+        self.dpop = Some(policy);
+        self
     }
 
     /// The validator.
@@ -116,6 +145,7 @@ impl<C, R: Clone> Clone for TokenLayer<C, R> {
         TokenLayer {
             validator: self.validator.clone(),
             mode: self.mode,
+            dpop: self.dpop,
             render: self.render.clone(),
             _claims: PhantomData,
         }
@@ -136,8 +166,12 @@ impl<S, C, R: Clone> Layer<S> for TokenLayer<C, R> {
     type Service = TokenService<S, C, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        let shared =
-            Shared { validator: self.validator.clone(), mode: self.mode, render: self.render.clone() };
+        let shared = Shared {
+            validator: self.validator.clone(),
+            mode: self.mode,
+            dpop: self.dpop,
+            render: self.render.clone(),
+        };
         TokenService { inner, shared: Arc::new(shared), _claims: PhantomData }
     }
 }
@@ -200,29 +234,33 @@ where
         let shared = &*self.shared;
         // Extraction is synchronous: requests without a usable token are
         // answered here, without allocating a validation future.
-        let token = match Gate::extract(&shared.validator, &WithForm { request: &request }, shared.mode) {
-            Ok(Some(token)) => token.into_owned(),
-            Ok(None) => {
-                request.extensions_mut().insert(Gate::anonymous(shared.validator.clone()));
-                let future = self.inner.call(request);
-                return ResponseFuture { state: State::Calling { future, shared: self.shared.clone() } };
-            }
-            Err(error) => {
-                return ResponseFuture::refused(
-                    shared.render.render(&error, shared.validator.refusal(&error)),
-                );
-            }
-        };
+        let presentation =
+            match Gate::extract(&shared.validator, &WithForm { request: &request }, shared.mode) {
+                Ok(Some(presentation)) => match shared.dpop {
+                    Some(policy) => presentation.with_dpop_policy(policy),
+                    None => presentation,
+                },
+                Ok(None) => {
+                    request.extensions_mut().insert(Gate::anonymous(shared.validator.clone()));
+                    let future = self.inner.call(request);
+                    let (shared, scheme) = (self.shared.clone(), Scheme::Bearer);
+                    return ResponseFuture { state: State::Calling { future, shared, scheme } };
+                }
+                Err(error) => return ResponseFuture::refused(shared.refuse(&error, Scheme::Bearer)),
+            };
         // The inner service is called only after validation, from the
         // future: take the instance that was driven to readiness and leave a
         // fresh clone behind (tower's "clone in call" pattern).
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let validator = shared.validator.clone();
-        let validation: Validation<C> = Box::pin(async move { validator.validate_token::<C>(&token).await });
+        let scheme = presentation.scheme();
+        let validation: Validation<C> =
+            Box::pin(async move { validator.validate_presentation::<C>(&presentation).await });
         ResponseFuture {
             state: State::Validating {
                 validation,
+                scheme,
                 request: Some(request),
                 inner: Some(inner),
                 shared: self.shared.clone(),
@@ -256,6 +294,7 @@ pin_project! {
     {
         Validating {
             validation: Validation<C>,
+            scheme: Scheme,
             request: Option<Request<B>>,
             inner: Option<S>,
             shared: Arc<Shared<R>>,
@@ -264,6 +303,7 @@ pin_project! {
             #[pin]
             future: S::Future,
             shared: Arc<Shared<R>>,
+            scheme: Scheme,
         },
         Refused {
             response: Option<S::Response>,
@@ -292,31 +332,33 @@ where
         let mut state = self.project().state;
         loop {
             match state.as_mut().project() {
-                StateProj::Validating { validation, request, inner, shared } => {
+                StateProj::Validating { validation, scheme, request, inner, shared } => {
                     let outcome = ready!(validation.as_mut().poll(cx));
                     let mut request = request.take().expect("ResponseFuture polled after completion");
+                    let scheme = *scheme;
                     match outcome {
                         Ok(verified) => {
                             let extensions = request.extensions_mut();
-                            extensions.insert(Gate::authenticated(shared.validator.clone(), &verified));
+                            extensions.insert(Gate::authenticated(
+                                shared.validator.clone(),
+                                scheme,
+                                &verified,
+                            ));
                             extensions.insert(verified);
                             let mut inner = inner.take().expect("ResponseFuture polled after completion");
                             let future = inner.call(request);
                             let shared = shared.clone();
-                            state.set(State::Calling { future, shared });
+                            state.set(State::Calling { future, shared, scheme });
                         }
-                        Err(error) => {
-                            let refusal = shared.validator.refusal(&error);
-                            return Poll::Ready(Ok(shared.render.render(&error, refusal)));
-                        }
+                        Err(error) => return Poll::Ready(Ok(shared.refuse(&error, scheme))),
                     }
                 }
-                StateProj::Calling { future, shared } => {
+                StateProj::Calling { future, shared, scheme } => {
                     let mut response = ready!(future.poll(cx))?;
                     // A refusal made behind the layer is rendered as the layer renders its own.
                     if let Some(PendingRefusal(error)) = response.extensions_mut().remove::<PendingRefusal>()
                     {
-                        response = shared.render.render(&error, shared.validator.refusal(&error));
+                        response = shared.refuse(&error, *scheme);
                     }
                     return Poll::Ready(Ok(response));
                 }

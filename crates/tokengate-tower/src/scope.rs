@@ -149,7 +149,7 @@ where
         match decision {
             Ok(()) => ScopeFuture { kind: Kind::Inner { future: self.inner.call(request) } },
             Err(Rejection::Refused { error, refusal }) => {
-                ScopeFuture::answer(self.render.render(&error, refusal))
+                ScopeFuture::answer(self.render.render(&error, *refusal))
             }
             Err(Rejection::Misconfigured(mistake)) => ScopeFuture::answer(mistake.into_response()),
         }

@@ -31,17 +31,18 @@ impl std::ops::Deref for Servers {
     }
 }
 
-/// Serves `for_axum` with the axum app and `for_actix` with the actix app,
-/// each on an ephemeral loopback port; their addresses.
-async fn serve_both(for_axum: &Prepared, for_actix: &Prepared) -> (SocketAddr, SocketAddr) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let axum = listener.local_addr().unwrap();
-    tokio::spawn(axum_app::serve(listener, axum_app::router(for_axum), std::future::pending()));
-
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let actix = listener.local_addr().unwrap();
-    tokio::spawn(actix_app::server(for_actix, listener, Duration::from_secs(1)).unwrap());
-    (axum, actix)
+/// Serves `for_axum` with the axum app on `axum`, and `for_actix` with the
+/// actix app on `actix` (listeners bound beforehand on 127.0.0.1).
+fn serve_both(
+    for_axum: &Prepared,
+    axum: std::net::TcpListener,
+    for_actix: &Prepared,
+    actix: std::net::TcpListener,
+) {
+    axum.set_nonblocking(true).unwrap();
+    let axum = tokio::net::TcpListener::from_std(axum).unwrap();
+    tokio::spawn(axum_app::serve(axum, axum_app::router(for_axum), std::future::pending()));
+    tokio::spawn(actix_app::server(for_actix, actix, Duration::from_secs(1)).unwrap());
 }
 
 /// Starts both demo servers (in this process, on 127.0.0.1) with the
@@ -169,7 +170,7 @@ pub struct ServersFor {
     _prepared: (Prepared, Prepared),
 }
 
-async fn prepared_for(issuer: &str, audience: &str, extra: &[(&str, String)]) -> Prepared {
+async fn prepared_for(issuer: &str, audience: &str, extra: &[(&str, String)], bound: SocketAddr) -> Prepared {
     let mut vars = vec![
         ("TOKENGATE_ADDR", "127.0.0.1:0".to_owned()),
         ("TOKENGATE_ISSUER", issuer.to_owned()),
@@ -179,7 +180,7 @@ async fn prepared_for(issuer: &str, audience: &str, extra: &[(&str, String)]) ->
     vars.extend(extra.iter().cloned());
     let config =
         Config::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).unwrap();
-    prepare(config).await.unwrap()
+    prepare(config, bound).await.unwrap()
 }
 
 /// Starts both demo servers (in this process, on 127.0.0.1) trusting
@@ -187,11 +188,12 @@ async fn prepared_for(issuer: &str, audience: &str, extra: &[(&str, String)]) ->
 /// `audience`, plus `extra` variables. Does not wait for the keys: the
 /// caller has the only tokens that can tell (until then, 503).
 pub async fn start_for(issuer: &str, audience: &str, extra: &[(&str, String)]) -> ServersFor {
-    let (for_axum, for_actix) =
-        (prepared_for(issuer, audience, extra).await, prepared_for(issuer, audience, extra).await);
-
-    let (axum, actix) = serve_both(&for_axum, &for_actix).await;
-
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (axum_listener, actix_listener) = (bind(), bind());
+    let (axum, actix) = (axum_listener.local_addr().unwrap(), actix_listener.local_addr().unwrap());
+    let for_axum = prepared_for(issuer, audience, extra, axum).await;
+    let for_actix = prepared_for(issuer, audience, extra, actix).await;
+    serve_both(&for_axum, axum_listener, &for_actix, actix_listener);
     ServersFor { axum, actix, _prepared: (for_axum, for_actix) }
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 pub use self::trusted::TrustedIssuer;
 use crate::algorithm::AlgorithmSet;
+use crate::dpop::DpopPolicy;
 use crate::keys::{KeySet, KeySource, StaticKeys};
 use crate::parse::claims::ClaimsView;
 use crate::store::SingleUse;
@@ -116,6 +117,7 @@ pub struct Issuer {
     pub(crate) required_claims: Vec<String>,
     pub(crate) checks: Vec<ClaimCheck>,
     pub(crate) single_use: Option<SingleUse>,
+    pub(crate) dpop: Option<DpopPolicy>,
 }
 
 impl Issuer {
@@ -148,6 +150,7 @@ impl Issuer {
             required_claims: Vec::new(),
             checks: Vec::new(),
             single_use: None,
+            dpop: None,
         }
     }
 
@@ -287,6 +290,14 @@ impl Issuer {
         self
     }
 
+    /// This issuer's DPoP policy, instead of the validator's default
+    /// ([`Dpop::policy`](crate::dpop::Dpop::policy)); only meaningful when
+    /// the validator has DPoP ([`ValidatorBuilder::dpop`](crate::ValidatorBuilder::dpop)).
+    pub fn dpop(mut self, policy: DpopPolicy) -> Self {
+        self.dpop = Some(policy);
+        self
+    }
+
     /// The trusted `iss`, or `None` for [`Issuer::any_issuer`].
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
@@ -313,6 +324,7 @@ impl fmt::Debug for Issuer {
             .field("required_claims", &self.required_claims)
             .field("checks", &self.checks.len())
             .field("single_use", &self.single_use)
+            .field("dpop", &self.dpop)
             .finish()
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::{Issuer, MAX_LEEWAY};
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::build_error::BuildError;
+use crate::dpop::DpopPolicy;
 use crate::error::Error;
 use crate::keys::KeySource;
 use crate::parse::claims::RawClaims;
@@ -121,6 +122,11 @@ impl TrustedIssuer {
         self.rules.single_use.as_ref()
     }
 
+    /// The issuer's own DPoP policy, if it sets one.
+    pub(crate) fn dpop(&self) -> Option<DpopPolicy> {
+        self.rules.dpop
+    }
+
     /// Every claims rule of this issuer, in a fixed order: time, audience,
     /// required claims, types of the other registered claims, custom checks.
     pub(crate) fn check_claims(
@@ -182,6 +188,8 @@ impl TrustedIssuer {
             issued_at: iat,
             algorithm,
             key_id,
+            bound_to: claims.confirmation_key()?,
+            proven: false,
             used_once: false,
         };
         let view = claims.view();

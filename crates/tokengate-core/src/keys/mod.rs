@@ -217,7 +217,7 @@ impl Key {
         self.verifiers.iter().map(|(alg, _)| *alg).collect()
     }
 
-    fn verifier(&self, alg: Algorithm) -> Option<&Verifier> {
+    pub(crate) fn verifier(&self, alg: Algorithm) -> Option<&Verifier> {
         self.verifiers.iter().find(|(a, _)| *a == alg).map(|(_, v)| v)
     }
 

@@ -19,6 +19,7 @@ pub const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
 
 const NUMERIC_DATE: &str = "a non-negative integer NumericDate (seconds since 1970, at most year 9999)";
 const STRING: &str = "a string";
+const CNF: &str = "an object whose `jkt`, when present, is a string";
 
 /// The claims set of a token as raw JSON members, each read on demand.
 pub(crate) struct RawClaims<'p> {
@@ -43,6 +44,16 @@ impl<'p> RawClaims<'p> {
     /// A string claim; any other JSON type (including `null`) is refused.
     pub(crate) fn string(&self, name: &'static str) -> Result<Option<Cow<'p, str>>, Error> {
         self.members.get(name).map(|raw| as_str(raw).ok_or_else(|| invalid(name, STRING))).transpose()
+    }
+
+    /// `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the key the token is
+    /// bound to. `cnf` must be an object; `jkt`, when present, a string.
+    pub(crate) fn confirmation_key(&self) -> Result<Option<String>, Error> {
+        let Some(raw) = self.members.get("cnf") else { return Ok(None) };
+        let cnf = Members::parse(raw.get()).map_err(|_| invalid("cnf", CNF))?;
+        cnf.get("jkt")
+            .map(|jkt| as_str(jkt).map(Cow::into_owned).ok_or_else(|| invalid("cnf", CNF)))
+            .transpose()
     }
 
     /// A `NumericDate`: a JSON integer, non-negative, at most [`MAX_NUMERIC_DATE`].

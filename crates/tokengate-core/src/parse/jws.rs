@@ -45,6 +45,29 @@ pub(crate) struct Header {
 }
 
 pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, Error> {
+    let segments = decode_segments(token, max_len)?;
+    Ok(Jws {
+        signing_input: segments.signing_input,
+        header: parse_header(&segments.header)?,
+        payload: segments.payload,
+        signature: segments.signature,
+    })
+}
+
+/// A compact JWS split and decoded, its header not yet read: the part every
+/// JWS tokengate reads (access tokens, DPoP proofs) shares.
+pub(crate) struct Segments<'t> {
+    /// What was signed.
+    pub(crate) signing_input: &'t [u8],
+    /// The header's JSON text (checked to be UTF-8).
+    pub(crate) header: String,
+    /// The payload's JSON text (checked to be UTF-8).
+    pub(crate) payload: String,
+    pub(crate) signature: Vec<u8>,
+}
+
+/// Size cap, alphabet, three segments, canonical base64url, UTF-8.
+pub(crate) fn decode_segments(token: &str, max_len: usize) -> Result<Segments<'_>, Error> {
     let bytes = token.as_bytes();
     if bytes.len() > max_len {
         return Err(Error::TokenTooLarge { limit: max_len });
@@ -65,10 +88,9 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, Error> {
     if signature.is_empty() {
         return Err(malformed(TokenProblem::MissingSignature));
     }
-    let header = parse_header(&decode_json(header, Part::Header)?)?;
-    Ok(Jws {
+    Ok(Segments {
         signing_input: &bytes[..bytes.len() - signature.len() - 1],
-        header,
+        header: decode_json(header, Part::Header)?,
         payload: decode_json(payload, Part::Claims)?,
         signature: decode(signature, Part::Signature)?,
     })

@@ -120,6 +120,8 @@ pub enum RecordKind {
     RevokedSubject,
     /// An issuer-wide revocation cut-off (`iss`).
     RevokedIssuer,
+    /// A used DPoP proof (the key's thumbprint, `jti`).
+    DpopProof,
 }
 
 impl RecordKey {
@@ -130,6 +132,7 @@ impl RecordKey {
             RecordKind::RevokedToken => b't',
             RecordKind::RevokedSubject => b's',
             RecordKind::RevokedIssuer => b'i',
+            RecordKind::DpopProof => b'p',
         };
         let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
         context.update(&[tag]);
@@ -164,36 +167,47 @@ impl fmt::Debug for RecordKey {
     }
 }
 
-/// One presentation of a single-use token, as the validator hands it to a
-/// [`ReplayStore`]. Times are seconds since the epoch, from the validator's
-/// [`Clock`](crate::Clock).
+/// One presentation of a single-use token — or one DPoP proof — as the
+/// validator hands it to a [`ReplayStore`]. Times are seconds since the
+/// epoch, from the validator's [`Clock`](crate::Clock).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TokenUse<'a> {
-    /// The token's `iss` (empty when absent, for [`Issuer::any_issuer`](crate::Issuer::any_issuer)).
+    /// The token's `iss` (as the validator keeps its records: empty for
+    /// [`Issuer::any_issuer`](crate::Issuer::any_issuer)); for a DPoP proof,
+    /// the thumbprint of its key.
     pub issuer: &'a str,
-    /// The token's `jti`.
+    /// The token's (or the proof's) `jti`.
     pub token_id: &'a str,
     /// The token's `iat`; without one, the earliest moment it can have been
     /// issued under the single-use lifetime cap (`exp` minus the cap).
     pub issued_at: u64,
     /// Until when the record must be kept: the token's `exp` plus the
-    /// issuer's leeway, the moment the token is refused as expired anyway.
+    /// issuer's leeway (for a proof, the end of its window), the moment it
+    /// is refused anyway.
     pub keep_until: u64,
     /// Now.
     pub now: u64,
+    /// What is recorded: [`RecordKind::Use`] or [`RecordKind::DpopProof`].
+    pub kind: RecordKind,
 }
 
 impl<'a> TokenUse<'a> {
     /// Describes a use (stores are given these by the validator; tests and
     /// other callers may build them too).
     pub fn new(issuer: &'a str, token_id: &'a str, issued_at: u64, keep_until: u64, now: u64) -> Self {
-        TokenUse { issuer, token_id, issued_at, keep_until, now }
+        TokenUse { issuer, token_id, issued_at, keep_until, now, kind: RecordKind::Use }
+    }
+
+    /// Describes a DPoP proof with `jti`, made with the key whose thumbprint
+    /// is `thumbprint`.
+    pub fn dpop_proof(thumbprint: &'a str, jti: &'a str, issued_at: u64, keep_until: u64, now: u64) -> Self {
+        TokenUse { kind: RecordKind::DpopProof, ..TokenUse::new(thumbprint, jti, issued_at, keep_until, now) }
     }
 
     /// The record's key.
     pub fn key(&self) -> RecordKey {
-        RecordKey::new(RecordKind::Use, self.issuer, self.token_id)
+        RecordKey::new(self.kind, self.issuer, self.token_id)
     }
 
     /// How long the record must live from `now` on (at least one second).

@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicBool;
 use super::{Inner, Issuers, Validator, warn_unprotected_single_use};
 use crate::build_error::BuildError;
 use crate::clock::{Clock, SystemClock};
+use crate::dpop::Dpop;
 use crate::issuer::{Issuer, TrustedIssuer};
 use crate::parse::jws::DEFAULT_MAX_TOKEN_BYTES;
 use crate::refusal::Challenge;
@@ -28,6 +29,7 @@ pub struct ValidatorBuilder {
     challenge: Challenge,
     replays: Option<Arc<dyn ReplayStore>>,
     revocations: Option<Arc<dyn RevocationStore>>,
+    dpop: Option<Dpop>,
 }
 
 impl Default for ValidatorBuilder {
@@ -42,6 +44,7 @@ impl Default for ValidatorBuilder {
             challenge: Challenge::default(),
             replays: None,
             revocations: None,
+            dpop: None,
         }
     }
 }
@@ -115,6 +118,16 @@ impl ValidatorBuilder {
         self.shared_replay_store(store.clone()).shared_revocation_store(store)
     }
 
+    /// Turns on DPoP (RFC 9449): tokens bound to a key (`cnf.jkt`) are
+    /// accepted only under the `DPoP` scheme with a proof of that key, and
+    /// every 401 also challenges with `DPoP algs=".."`. Each issuer's policy
+    /// is [`Dpop::policy`] unless it sets its own ([`Issuer::dpop`]). Proofs
+    /// are remembered in the replay store: share it across a fleet.
+    pub fn dpop(mut self, dpop: Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
+    }
+
     /// Checks the configuration and builds the validator.
     pub fn build(self) -> Result<Validator, BuildError> {
         if self.issuers.is_empty() {
@@ -124,6 +137,11 @@ impl ValidatorBuilder {
             return Err(BuildError::TokenSizeLimit);
         }
         let issuers = resolve(self.issuers)?;
+        let dpop = self.dpop.map(Dpop::checked).transpose().map_err(BuildError::InvalidDpop)?;
+        let challenge = match &dpop {
+            Some(dpop) => self.challenge.dpop(dpop.algs()),
+            None => self.challenge,
+        };
         // The default store vouches for uses since this process began only on
         // request (`MemoryReplayStore::records_since`): that protection refuses
         // every single-use token issued before each start, and DPoP proofs
@@ -139,9 +157,10 @@ impl ValidatorBuilder {
                 locations: self.locations,
                 max_token_bytes: self.max_token_bytes,
                 clock: self.clock,
-                challenge: self.challenge,
+                challenge,
                 replays,
                 revocations: self.revocations.unwrap_or_else(|| Arc::new(MemoryRevocationStore::new())),
+                dpop,
                 warn_unprotected: AtomicBool::new(unprotected),
             }),
         })

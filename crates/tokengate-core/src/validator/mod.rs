@@ -17,14 +17,17 @@ pub use self::builder::{TOKEN_SIZE_LIMITS, ValidatorBuilder};
 pub use self::revoke::{Revoke, RevokeError};
 use crate::algorithm::Algorithm;
 use crate::clock::Clock;
+use crate::dpop::{Dpop, DpopProblem};
 use crate::error::Error;
 use crate::issuer::TrustedIssuer;
 use crate::keys::{KeySet, KeySource, RefreshReason};
 use crate::parse::claims::RawClaims;
 use crate::parse::jws;
 use crate::refusal::{Challenge, Refusal};
-use crate::request::{RequestParts, TokenLocations, extract_token};
-use crate::store::{ReplayStore, RevocationStore, SingleUse, TokenRef, check_lifetime, spend};
+use crate::request::{Presentation, Presented, RequestParts, Scheme, TokenLocations, extract_token};
+use crate::store::{
+    ReplayStore, RevocationStore, SingleUse, TokenRef, TokenUse, UseOutcome, check_lifetime, spend,
+};
 use crate::verified::{TokenFacts, Verified};
 
 /// Decides whether a request's bearer token is good for this API.
@@ -63,6 +66,7 @@ pub(super) struct Inner {
     challenge: Challenge,
     replays: Arc<dyn ReplayStore>,
     revocations: Arc<dyn RevocationStore>,
+    dpop: Option<Dpop>,
     /// Whether the route-level warning about an unprotected replay store is still due.
     warn_unprotected: AtomicBool,
 }
@@ -113,7 +117,8 @@ impl Validator {
         ValidatorBuilder::default()
     }
 
-    /// Finds the request's bearer token (RFC 6750 §2) and validates it.
+    /// Finds the request's token (RFC 6750 §2; with DPoP on, also the `DPoP`
+    /// scheme and its proof, RFC 9449 §7) and validates it.
     ///
     /// A request without a token is refused [`Error::MissingToken`]; see
     /// [`Validator::validate_request_optional`] for routes that allow anonymous access.
@@ -122,8 +127,8 @@ impl Validator {
         C: DeserializeOwned,
         R: RequestParts + ?Sized,
     {
-        let token = self.extract_token(request)?;
-        self.validate_token(&token).await
+        let presentation = self.presentation(request)?;
+        self.validate_presentation(&presentation).await
     }
 
     /// Like [`Validator::validate_request`], but a request presenting no token
@@ -133,8 +138,8 @@ impl Validator {
         C: DeserializeOwned,
         R: RequestParts + ?Sized,
     {
-        match self.extract_token(request) {
-            Ok(token) => self.validate_token(&token).await.map(Some),
+        match self.presentation(request) {
+            Ok(presentation) => self.validate_presentation(&presentation).await.map(Some),
             Err(Error::MissingToken) => Ok(None),
             Err(error) => Err(error),
         }
@@ -145,10 +150,27 @@ impl Validator {
         extract_token(request, self.inner.locations)
     }
 
+    /// What the request presents — the token, its scheme, and, with DPoP on,
+    /// what the proof check needs of the request — owned, to validate later
+    /// with [`Validator::validate_presentation`] (as the adapters do).
+    pub fn presentation<R: RequestParts + ?Sized>(&self, request: &R) -> Result<Presentation, Error> {
+        Presentation::from_request(request, self.inner.locations, self.inner.dpop.is_some())
+    }
+
+    /// Validates a presentation ([`Validator::presentation`], or made with
+    /// [`Presentation::bearer`] / [`Presentation::dpop`]).
+    pub async fn validate_presentation<C: DeserializeOwned>(
+        &self,
+        presentation: &Presentation,
+    ) -> Result<Verified<C>, Error> {
+        let (facts, claims) = self.verify(presentation.presented()).await?;
+        Ok(Verified::new(facts, claims))
+    }
+
     /// Validates a token obtained some other way (a WebSocket sub-protocol,
-    /// a gRPC metadata entry, …).
+    /// a gRPC metadata entry, …), as a bearer token.
     pub async fn validate_token<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, Error> {
-        let (facts, claims) = self.verify(token).await?;
+        let (facts, claims) = self.verify(Presented::bearer(token)).await?;
         Ok(Verified::new(facts, claims))
     }
 
@@ -160,7 +182,7 @@ impl Validator {
         token: &str,
         policy: &SingleUse,
     ) -> Result<Verified<C>, Error> {
-        let (mut facts, claims) = self.verify(token).await?;
+        let (mut facts, claims) = self.verify(Presented::bearer(token)).await?;
         self.spend(&facts, policy).await?;
         facts.used_once = true;
         Ok(Verified::new(facts, claims))
@@ -211,11 +233,12 @@ impl Validator {
     }
 
     /// Every check, in order: parse, issuer, algorithm and `typ`, key,
-    /// signature, claims, the claims type, revocation, and the issuer's own
-    /// single use (last, so that no other refusal spends a token).
-    async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<(TokenFacts, C), Error> {
+    /// signature, claims, the claims type, the DPoP binding and proof,
+    /// revocation, then the records — the proof's `jti`, the issuer's own
+    /// single use — last, so that no other refusal spends a proof or a token.
+    async fn verify<C: DeserializeOwned>(&self, presented: Presented<'_>) -> Result<(TokenFacts, C), Error> {
         let inner = &*self.inner;
-        let jws = jws::parse(token, inner.max_token_bytes)?;
+        let jws = jws::parse(presented.token, inner.max_token_bytes)?;
         let claims = RawClaims::parse(&jws.payload)?;
         let issuer = inner.issuers.for_token(claims.string("iss")?.as_deref())?;
 
@@ -234,12 +257,30 @@ impl Validator {
         let now = inner.clock.now();
         let mut facts = issuer.check_claims(&claims, now, alg, jws.header.kid)?;
         let typed = serde_json::from_str(&jws.payload).map_err(|_| Error::UnexpectedClaims)?;
+        let proof = match &inner.dpop {
+            Some(dpop) => {
+                let policy = presented.policy.or(issuer.dpop()).unwrap_or(dpop.default_policy());
+                dpop.bind(policy, &presented, facts.bound_to.as_deref(), now)?
+            }
+            None => None,
+        };
 
         let iss = issuer.record_name();
-        let presented =
+        let revocable =
             TokenRef::new(iss, facts.token_id.as_deref(), facts.subject.as_deref(), facts.issued_at, now);
-        if inner.revocations.is_revoked(presented).await? {
+        if inner.revocations.is_revoked(revocable).await? {
             return Err(Error::Revoked);
+        }
+        if let (Some(proof), Some(dpop)) = (&proof, &inner.dpop) {
+            let keep_until = dpop.proof_kept_until(proof);
+            let record = TokenUse::dpop_proof(&proof.thumbprint, &proof.jti, proof.iat, keep_until, now);
+            match inner.replays.record_use(record).await? {
+                UseOutcome::First => facts.proven = true,
+                UseOutcome::AlreadyUsed => return Err(Error::InvalidDpopProof(DpopProblem::Replayed)),
+                UseOutcome::IssuedBeforeRecords => {
+                    return Err(Error::InvalidDpopProof(DpopProblem::PossiblyReplayed));
+                }
+            }
         }
         if let Some(policy) = issuer.single_use() {
             spend(&*inner.replays, policy, iss, issuer.leeway().as_secs(), &facts, now).await?;
@@ -248,9 +289,22 @@ impl Validator {
         Ok((facts, typed))
     }
 
-    /// The complete HTTP answer (status, `WWW-Authenticate`, body) to `error`.
+    /// The complete HTTP answer (status, `WWW-Authenticate`, body) to
+    /// `error`, for a request presenting a `Bearer` token (or none).
     pub fn refusal(&self, error: &Error) -> Refusal {
         Refusal::new(error, &self.inner.challenge)
+    }
+
+    /// The complete HTTP answer to `error`, for a request presenting its
+    /// token with `scheme` (with DPoP on, the error's attributes go on the
+    /// challenge of that scheme).
+    pub fn refusal_to(&self, error: &Error, scheme: Scheme) -> Refusal {
+        Refusal::for_scheme(error, &self.inner.challenge, scheme)
+    }
+
+    /// DPoP, when configured.
+    pub fn dpop(&self) -> Option<&Dpop> {
+        self.inner.dpop.as_ref()
     }
 
     /// How challenges are rendered.
@@ -305,6 +359,7 @@ impl fmt::Debug for Validator {
             .field("challenge", &self.inner.challenge)
             .field("replay_store", &self.inner.replays)
             .field("revocation_store", &self.inner.revocations)
+            .field("dpop", &self.inner.dpop)
             .finish()
     }
 }
