@@ -255,3 +255,98 @@ async fn both_adapters_decide_every_shared_rule_identically() {
         }
     }
 }
+
+/// RFC 9728: both adapters serve the metadata document at the well-known
+/// path and at its path-suffixed form, unprotected, and every 401 challenge
+/// names it (`resource_metadata`), while other refusals do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_adapters_serve_resource_metadata_and_name_it_in_challenges() {
+    use tokengate::metadata::{ResourceMetadata, WELL_KNOWN_PATH};
+    const DOCUMENT: &str = "https://api.test/.well-known/oauth-protected-resource/v1";
+    let key = SigningKey::generate(Algorithm::ES256).with_kid("k");
+    let validator = Validator::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience(AUD)
+                .algorithms([Algorithm::ES256])
+                .keys(KeySet::new([key.verification_key()])),
+        )
+        .resource_metadata(DOCUMENT)
+        .build()
+        .unwrap();
+    let metadata =
+        ResourceMetadata::new("https://api.test/v1", &validator).scopes_supported(["read", "admin"]);
+
+    let axum_app = metadata.paths().iter().fold(
+        axum::Router::new()
+            .route("/v1/me", get(|Auth(token): Auth| async move { answers::who(Some(&token)) }))
+            .route("/v1/admin", get(|| async { "admin" }).route_layer(ScopeLayer::all_of(["admin"])))
+            .route_layer(TokenLayer::new(validator.clone())),
+        |router, path| router.route_service(path, tokengate::tower::MetadataService::new(metadata.clone())),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let axum = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, axum_app).await });
+
+    let actix = {
+        use actix_web::{App, HttpServer, web};
+        use tokengate::actix::Auth;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let metadata = metadata.clone();
+        let server = HttpServer::new(move || {
+            App::new().configure(tokengate::actix::resource_metadata(metadata.clone())).service(
+                web::scope("/v1")
+                    .route(
+                        "/me",
+                        web::get().to(|Auth(token): Auth| async move { answers::who(Some(&token)) }),
+                    )
+                    .service(
+                        web::resource("/admin")
+                            .route(web::get().to(|| async { "admin" }))
+                            .wrap(ScopeGate::all_of(["admin"])),
+                    )
+                    .wrap(TokenGate::new(validator.clone())),
+            )
+        })
+        .workers(1)
+        .shutdown_timeout(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        addr
+    };
+    support::wait_until_listening(actix, Duration::from_secs(10)).await;
+
+    for path in [WELL_KNOWN_PATH.to_owned(), format!("{WELL_KNOWN_PATH}/v1")] {
+        let answer = same(axum, actix, "metadata", Request::get(&path)).await;
+        assert_eq!(answer.status, 200, "{path}");
+        assert_eq!(answer.content_type.as_deref(), Some("application/json"));
+        assert_eq!(
+            answer.body,
+            json!({
+                "resource": "https://api.test/v1",
+                "authorization_servers": [ISS],
+                "bearer_methods_supported": ["header"],
+                "scopes_supported": ["read", "admin"],
+            }),
+            "{path}"
+        );
+    }
+    let user =
+        key.token(&json!({ "iss": ISS, "aud": AUD, "sub": "alice", "exp": now() + 60, "scope": "read" }));
+    let expired = key.token(&json!({ "iss": ISS, "aud": AUD, "sub": "alice", "exp": now() - 3600 }));
+    for (label, request, status) in [
+        ("no token", Request::get("/v1/me"), 401),
+        ("expired", Request::get("/v1/me").bearer(&expired), 401),
+        ("insufficient scope", Request::get("/v1/admin").bearer(&user), 403),
+        ("fine", Request::get("/v1/me").bearer(&user), 200),
+    ] {
+        let answer = same(axum, actix, label, request).await;
+        assert_eq!(answer.status, status, "{label}");
+        let named = answer.challenge.as_ref().and_then(|c| c.get("resource_metadata")).map(String::as_str);
+        let expected = (status == 401).then_some(DOCUMENT);
+        assert_eq!(named, expected, "{label}: {answer:?}");
+    }
+}

@@ -9,6 +9,7 @@
 //! | [`Mode`] | required (default) or optional (anonymous requests pass; bad tokens are still refused) |
 //! | [`ScopeGate`] | a route's scope requirement (all-of / any-of): 403 `insufficient_scope` |
 //! | [`Auth<C>`], [`OptionalAuth<C>`], [`TokenScopes`], [`RequireScopes<Spec, C>`] | extractors, with [`AuthRejection`] rendering itself |
+//! | [`resource_metadata`] | serves the RFC 9728 protected-resource metadata document |
 //! | [`RenderRefusal`], [`JsonRefusal`], [`DeferToGate`], [`refusal_response`] | how refusals become responses; the default is the RFC 6750 answer the core describes |
 //!
 //! Nothing is decided here: which token a request presents, whether it is
@@ -19,12 +20,14 @@
 #![deny(missing_docs)]
 
 mod extract;
+mod metadata;
 mod middleware;
 mod render;
 mod request;
 mod scope;
 
 pub use extract::{Auth, AuthRejection, OptionalAuth, RequireScopes, ScopeSpec, TokenScopes};
+pub use metadata::resource_metadata;
 pub use middleware::{TokenGate, TokenGateMiddleware};
 pub use render::{DeferToGate, JsonRefusal, RenderRefusal, refusal_response};
 pub use request::ActixRequest;

@@ -34,8 +34,8 @@ pub enum BuildError {
         "issuer `{0}` mixes symmetric (HS*) and asymmetric algorithms; that invites algorithm-confusion attacks"
     )]
     MixedAlgorithms(String),
-    /// No keys configured.
-    #[error("issuer `{0}` has no keys: use Issuer::keys or Issuer::key_source")]
+    /// Neither keys nor an introspection source configured.
+    #[error("issuer `{0}` has no keys: use Issuer::keys or Issuer::key_source (or Issuer::introspection)")]
     MissingKeys(String),
     /// A symmetric algorithm with a source that cannot hold secrets (a JWK Set).
     #[error(
@@ -66,6 +66,10 @@ pub enum BuildError {
     /// Leeway above [`MAX_LEEWAY`](crate::MAX_LEEWAY).
     #[error("issuer `{0}` has a leeway above the 300 s maximum")]
     LeewayTooLarge(String),
+    /// More than one issuer introspects: an opaque token names no issuer, so
+    /// which server to ask would be a guess.
+    #[error("more than one issuer has an introspection source; an opaque token cannot say which to ask")]
+    SeveralIntrospectingIssuers,
     /// The DPoP configuration cannot be used; the text says why.
     #[error("DPoP: {0}")]
     InvalidDpop(&'static str),

@@ -214,6 +214,10 @@ pub enum Error {
     /// ("log out everywhere"), or by an issuer-wide cut-off.
     #[error("the token has been revoked")]
     Revoked,
+    /// The authorization server says the token is not active (RFC 7662):
+    /// expired, revoked, or never issued.
+    #[error("the token is not active (the authorization server's introspection says so)")]
+    InactiveToken,
     /// A token bound to a key (`cnf.jkt`) presented as a bearer token (RFC
     /// 9449 §7.2): it is good only with a proof of that key.
     #[error("the token is bound to a key (DPoP): send it with the DPoP scheme and a DPoP proof")]
@@ -256,6 +260,13 @@ pub enum Error {
     /// start-up): nothing can be verified, so nothing is accepted.
     #[error("the issuer's signing keys are not available yet; retry later")]
     KeysUnavailable {
+        /// When a retry has a chance to succeed.
+        retry_after: Duration,
+    },
+    /// The authorization server could not be asked about an opaque token
+    /// (down, timing out, refusing our credentials, answering garbage).
+    #[error("the token cannot be checked with the authorization server now; retry later")]
+    IntrospectionUnavailable {
         /// When a retry has a chance to succeed.
         retry_after: Duration,
     },
@@ -356,6 +367,7 @@ impl Error {
             | Error::Replayed
             | Error::PossiblyReplayed
             | Error::Revoked
+            | Error::InactiveToken
             | Error::BoundTokenAsBearer
             | Error::DpopRequired
             | Error::DpopNotAccepted
@@ -365,6 +377,7 @@ impl Error {
             Error::UseDpopNonce { .. } => ErrorClass::UseDpopNonce,
             Error::InsufficientScope(_) => ErrorClass::InsufficientScope,
             Error::KeysUnavailable { .. }
+            | Error::IntrospectionUnavailable { .. }
             | Error::StoreUnavailable { .. }
             | Error::ReplayStoreFull { .. } => ErrorClass::Unavailable,
         }
@@ -402,6 +415,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::KeysUnavailable { retry_after }
+            | Error::IntrospectionUnavailable { retry_after }
             | Error::StoreUnavailable { retry_after }
             | Error::ReplayStoreFull { retry_after } => Some(*retry_after),
             _ => None,

@@ -33,7 +33,9 @@
 //! | `validator` | the order of the checks ([`Validator`]), its configuration and revocation API |
 //! | [`store`] | single use and revocation ([`SingleUse`], [`store::ReplayStore`], [`store::RevocationStore`]) |
 //! | `refusal` | how a refusal becomes HTTP ([`Refusal`], [`Challenge`]) |
+//! | [`introspection`] | opaque tokens (RFC 7662): what an introspection source answers |
 //! | [`dpop`] | sender-constrained tokens (RFC 9449): the proof, its key, its replay |
+//! | [`metadata`] | the RFC 9728 document that tells clients how to get a token |
 //! | [`adapter`] | the one policy every framework adapter shares |
 //!
 //! See `docs/security.md` in the repository for why each check exists.
@@ -46,8 +48,10 @@ mod build_error;
 mod clock;
 pub mod dpop;
 mod error;
+pub mod introspection;
 mod issuer;
 pub mod keys;
+pub mod metadata;
 mod parse;
 mod refusal;
 mod request;

@@ -99,25 +99,26 @@ impl Challenge {
                 out.push('"');
             }
         }
+        let class = error.class();
+        if let Some(code) = class.code().filter(|_| with_error) {
+            let _ = write!(out, ", error=\"{code}\"");
+            if class != ErrorClass::Unavailable {
+                out.push_str(", error_description=\"");
+                push_description(&mut out, &error.description());
+                out.push('"');
+                if let Error::InsufficientScope(required) = error {
+                    out.push_str(", scope=\"");
+                    push_description(&mut out, &required.scope_attribute());
+                    out.push('"');
+                }
+            }
+        }
+        // Last, so that the attributes clients match first keep their place.
         if let Some(url) = &self.resource_metadata
             && error.status() == StatusCode::UNAUTHORIZED
         {
             out.push_str(", resource_metadata=\"");
             push_escaped(&mut out, url);
-            out.push('"');
-        }
-        let class = error.class();
-        let Some(code) = class.code().filter(|_| with_error) else { return out };
-        let _ = write!(out, ", error=\"{code}\"");
-        if class == ErrorClass::Unavailable {
-            return out;
-        }
-        out.push_str(", error_description=\"");
-        push_description(&mut out, &error.description());
-        out.push('"');
-        if let Error::InsufficientScope(required) = error {
-            out.push_str(", scope=\"");
-            push_description(&mut out, &required.scope_attribute());
             out.push('"');
         }
         out

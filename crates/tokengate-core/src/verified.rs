@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::algorithm::Algorithm;
 use crate::error::Error;
+use crate::issuer::Origin;
 use crate::parse::claims::StandardClaims;
 use crate::scopes::{ScopeRequirement, Scopes};
 
@@ -20,8 +21,7 @@ pub(crate) struct TokenFacts {
     pub(crate) client_id: Option<String>,
     pub(crate) expires_at: Option<u64>,
     pub(crate) issued_at: Option<u64>,
-    pub(crate) algorithm: Algorithm,
-    pub(crate) key_id: Option<String>,
+    pub(crate) origin: Origin,
     /// `cnf.jkt`: the thumbprint of the key the token is bound to (DPoP).
     pub(crate) bound_to: Option<String>,
     /// Whether a DPoP proof of that key came with this presentation.
@@ -120,14 +120,26 @@ impl<C> Verified<C> {
         self.facts.issued_at
     }
 
-    /// The algorithm the signature was verified with.
-    pub fn algorithm(&self) -> Algorithm {
-        self.facts.algorithm
+    /// The algorithm the signature was verified with; `None` for a token
+    /// the authorization server vouched for by introspection.
+    pub fn algorithm(&self) -> Option<Algorithm> {
+        match &self.facts.origin {
+            Origin::Jwt { algorithm, .. } => Some(*algorithm),
+            Origin::Introspection => None,
+        }
     }
 
     /// The `kid` of the key that verified the token, when the token named one.
     pub fn key_id(&self) -> Option<&str> {
-        self.facts.key_id.as_deref()
+        match &self.facts.origin {
+            Origin::Jwt { key_id, .. } => key_id.as_deref(),
+            Origin::Introspection => None,
+        }
+    }
+
+    /// Whether the token was introspected (RFC 7662) rather than verified locally.
+    pub fn is_introspected(&self) -> bool {
+        self.facts.origin == Origin::Introspection
     }
 
     /// The RFC 7638 thumbprint of the key this request proved it holds (its

@@ -11,6 +11,7 @@
 //! | [`TokenLayer`] / [`TokenService`] | validates the token with a [`Validator`](tokengate_core::Validator); puts the [`Verified<C>`](tokengate_core::Verified) into the request extensions, or answers the refusal itself |
 //! | [`Mode`] | required (default) or optional (anonymous requests pass; bad tokens are still refused) |
 //! | [`ScopeLayer`] / [`ScopeService`] | a route's scope requirement (all-of / any-of) behind a `TokenLayer`: 403 `insufficient_scope` |
+//! | [`MetadataService`] | serves the RFC 9728 protected-resource metadata document |
 //! | [`FormBodyLayer`] | buffers form-encoded bodies so that RFC 6750 §2.2 body tokens are seen (and a token in both header and body is refused) |
 //! | [`RenderRefusal`], [`JsonRefusal`], [`DeferToGate`], [`refusal_response`] | how refusals become responses; the default is exactly the RFC 6750 answer the core describes |
 //! | `axum` module (feature `axum`) | extractors [`Auth<C>`](axum::Auth), `Option<Auth<C>>`, [`TokenScopes`](axum::TokenScopes), [`RequireScopes`](axum::RequireScopes), each with a rejection that renders itself |
@@ -42,6 +43,7 @@
 
 mod form;
 mod layer;
+mod metadata;
 mod render;
 mod scope;
 
@@ -51,6 +53,7 @@ pub mod axum;
 
 pub use form::{DEFAULT_FORM_LIMIT, FormBody, FormBodyFuture, FormBodyLayer, FormBodyService};
 pub use layer::{ResponseFuture, TokenLayer, TokenService};
+pub use metadata::MetadataService;
 pub use render::{DeferToGate, JsonRefusal, RenderRefusal, refusal_response};
 pub use scope::{ScopeFuture, ScopeLayer, ScopeService};
 pub use tokengate_core::adapter::Mode;

@@ -9,9 +9,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub(crate) use self::trusted::Origin;
 pub use self::trusted::TrustedIssuer;
 use crate::algorithm::AlgorithmSet;
 use crate::dpop::DpopPolicy;
+use crate::introspection::{IntrospectionPolicy, Introspector};
 use crate::keys::{KeySet, KeySource, StaticKeys};
 use crate::parse::claims::ClaimsView;
 use crate::store::SingleUse;
@@ -118,6 +120,8 @@ pub struct Issuer {
     pub(crate) checks: Vec<ClaimCheck>,
     pub(crate) single_use: Option<SingleUse>,
     pub(crate) dpop: Option<DpopPolicy>,
+    pub(crate) introspection: Option<Arc<dyn Introspector>>,
+    pub(crate) introspection_policy: IntrospectionPolicy,
 }
 
 impl Issuer {
@@ -151,6 +155,8 @@ impl Issuer {
             checks: Vec::new(),
             single_use: None,
             dpop: None,
+            introspection: None,
+            introspection_policy: IntrospectionPolicy::OpaqueTokens,
         }
     }
 
@@ -192,6 +198,31 @@ impl Issuer {
     pub fn shared_key_source(mut self, source: Arc<dyn KeySource>) -> Self {
         self.keys = Some(source);
         self.static_key_algorithms = None;
+        self
+    }
+
+    /// Opaque tokens of this issuer (not a compact JWS) are introspected at
+    /// its authorization server (RFC 7662; `tokengate-introspect` provides
+    /// the source): an answer counts only when `active` is `true`, and then
+    /// meets this issuer's claim rules — `exp`, `nbf` and `iat` when present,
+    /// `iss` (exact) and `aud` (containing the audience) when present,
+    /// scopes, required claims, custom checks, revocation, single use, DPoP
+    /// — and handlers receive the same `Verified<C>` as for a JWT. With
+    /// introspection, keys are optional (without them, JWTs are introspected too).
+    pub fn introspection(self, source: impl Introspector) -> Self {
+        self.shared_introspection(Arc::new(source))
+    }
+
+    /// An introspection source shared with other issuers or validators.
+    pub fn shared_introspection(mut self, source: Arc<dyn Introspector>) -> Self {
+        self.introspection = Some(source);
+        self
+    }
+
+    /// Which tokens are introspected (default: opaque ones only; JWTs of an
+    /// issuer without keys are always introspected).
+    pub fn introspect(mut self, policy: IntrospectionPolicy) -> Self {
+        self.introspection_policy = policy;
         self
     }
 
@@ -325,6 +356,8 @@ impl fmt::Debug for Issuer {
             .field("checks", &self.checks.len())
             .field("single_use", &self.single_use)
             .field("dpop", &self.dpop)
+            .field("introspection", &self.introspection)
+            .field("introspection_policy", &self.introspection_policy)
             .finish()
     }
 }

@@ -11,6 +11,7 @@ use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::build_error::BuildError;
 use crate::dpop::DpopPolicy;
 use crate::error::Error;
+use crate::introspection::{IntrospectionPolicy, Introspector};
 use crate::keys::KeySource;
 use crate::parse::claims::RawClaims;
 use crate::store::SingleUse;
@@ -22,7 +23,17 @@ use crate::verified::TokenFacts;
 /// which checks the configuration once; read-only afterwards.
 pub struct TrustedIssuer {
     rules: Issuer,
-    keys: Arc<dyn KeySource>,
+    verification: Verification,
+}
+
+/// How an issuer's tokens are verified: never nothing.
+enum Verification {
+    /// JWTs with the issuer's keys; opaque tokens are refused.
+    Keys(Arc<dyn KeySource>),
+    /// Every token at the issuer's introspection endpoint.
+    Introspection(Arc<dyn Introspector>),
+    /// JWTs with the keys, opaque tokens by introspection.
+    Both { keys: Arc<dyn KeySource>, introspection: Arc<dyn Introspector> },
 }
 
 impl TrustedIssuer {
@@ -38,31 +49,29 @@ impl TrustedIssuer {
         if issuer.audiences.iter().any(String::is_empty) {
             return Err(BuildError::EmptyAudience(name));
         }
-        let algorithms = issuer.algorithms;
-        if algorithms.is_empty() {
-            return Err(BuildError::NoAlgorithms(name));
-        }
-        if algorithms.has_symmetric() && algorithms.has_asymmetric() {
-            return Err(BuildError::MixedAlgorithms(name));
-        }
-        let Some(keys) = issuer.keys.take() else { return Err(BuildError::MissingKeys(name)) };
-        if let Some(algorithm) = algorithms.iter().find(|alg| alg.is_symmetric())
-            && !keys.provides_secrets()
-        {
-            return Err(BuildError::SymmetricWithoutSecret { issuer: name, algorithm });
-        }
-        if let Some(usable) = issuer.static_key_algorithms
-            && let Some(algorithm) = algorithms.iter().find(|alg| !usable.contains(*alg))
-        {
-            return Err(BuildError::NoKeyForAlgorithm { issuer: name, algorithm });
-        }
+        let verification = match (issuer.keys.take(), issuer.introspection.take()) {
+            (None, None) => return Err(BuildError::MissingKeys(name)),
+            (None, Some(introspection)) => Verification::Introspection(introspection),
+            (Some(_), Some(introspection))
+                if issuer.introspection_policy == IntrospectionPolicy::AllTokens =>
+            {
+                Verification::Introspection(introspection)
+            }
+            (Some(keys), introspection) => {
+                check_algorithms(&issuer, &*keys, &name)?;
+                match introspection {
+                    Some(introspection) => Verification::Both { keys, introspection },
+                    None => Verification::Keys(keys),
+                }
+            }
+        };
         if issuer.leeway > MAX_LEEWAY {
             return Err(BuildError::LeewayTooLarge(name));
         }
         if !issuer.require_exp && issuer.max_lifetime.is_some() {
             return Err(BuildError::MissingExpWithLifetimeCap(name));
         }
-        Ok(TrustedIssuer { rules: issuer, keys })
+        Ok(TrustedIssuer { rules: issuer, verification })
     }
 
     /// The trusted `iss`, or `None` for [`Issuer::any_issuer`].
@@ -110,8 +119,24 @@ impl TrustedIssuer {
         issued_by.saturating_add(max_lifetime.as_secs()).saturating_add(leeway)
     }
 
-    pub(crate) fn keys(&self) -> &dyn KeySource {
-        &*self.keys
+    /// The keys that verify this issuer's JWTs; `None` when its JWTs are
+    /// introspected instead.
+    pub(crate) fn keys(&self) -> Option<&dyn KeySource> {
+        match &self.verification {
+            Verification::Keys(keys) | Verification::Both { keys, .. } => Some(&**keys),
+            Verification::Introspection(_) => None,
+        }
+    }
+
+    /// The introspection source, for this issuer's opaque tokens (and its
+    /// JWTs when [`TrustedIssuer::keys`] is `None`).
+    pub(crate) fn introspector(&self) -> Option<&dyn Introspector> {
+        match &self.verification {
+            Verification::Introspection(introspection) | Verification::Both { introspection, .. } => {
+                Some(&**introspection)
+            }
+            Verification::Keys(_) => None,
+        }
     }
 
     pub(crate) fn rules(&self) -> &Issuer {
@@ -133,18 +158,27 @@ impl TrustedIssuer {
         &self,
         claims: &RawClaims<'_>,
         now: u64,
-        algorithm: Algorithm,
-        key_id: Option<String>,
+        origin: Origin,
     ) -> Result<TokenFacts, Error> {
         let rules = &self.rules;
         let missing = |name: &'static str| Error::MissingClaim(Cow::Borrowed(name));
+        // An introspection answer vouches for the token being active: `exp`
+        // and `aud` are optional members there (RFC 7662 §2.2).
+        let introspected = matches!(origin, Origin::Introspection);
         let leeway = rules.leeway.as_secs();
         let exp = claims.numeric_date("exp")?;
         let nbf = claims.numeric_date("nbf")?;
         let iat = claims.numeric_date("iat")?;
+        let issuer = claims.string("iss")?;
+        if introspected
+            && let (Some(ours), Some(theirs)) = (self.name(), issuer.as_deref())
+            && ours != theirs
+        {
+            return Err(Error::UntrustedIssuer);
+        }
 
         match exp {
-            None if rules.require_exp => return Err(missing("exp")),
+            None if rules.require_exp && !introspected => return Err(missing("exp")),
             Some(exp) if now >= exp.saturating_add(leeway) => return Err(Error::Expired),
             _ => {}
         }
@@ -169,7 +203,8 @@ impl TrustedIssuer {
 
         // The type of `aud` is checked even when the audience check is waived.
         let audiences = claims.audiences()?;
-        if !rules.audience_waived {
+        let unchecked = rules.audience_waived || (introspected && audiences.is_none());
+        if !unchecked {
             let audiences = audiences.ok_or_else(|| missing("aud"))?;
             if !audiences.iter().any(|aud| rules.audiences.iter().any(|ours| ours == aud)) {
                 return Err(Error::WrongAudience);
@@ -180,14 +215,13 @@ impl TrustedIssuer {
         }
         let facts = TokenFacts {
             scopes: claims.scopes()?,
-            issuer: claims.string("iss")?.map(Cow::into_owned),
+            issuer: issuer.map(Cow::into_owned),
             subject: claims.string("sub")?.map(Cow::into_owned),
             token_id: claims.string("jti")?.map(Cow::into_owned),
             client_id: claims.string("client_id")?.map(Cow::into_owned),
             expires_at: exp,
             issued_at: iat,
-            algorithm,
-            key_id,
+            origin,
             bound_to: claims.confirmation_key()?,
             proven: false,
             used_once: false,
@@ -200,8 +234,44 @@ impl TrustedIssuer {
     }
 }
 
+/// The algorithm rules of an issuer verifying JWTs with `keys`.
+fn check_algorithms(issuer: &Issuer, keys: &dyn KeySource, name: &str) -> Result<(), BuildError> {
+    let algorithms = issuer.algorithms;
+    if algorithms.is_empty() {
+        return Err(BuildError::NoAlgorithms(name.to_owned()));
+    }
+    if algorithms.has_symmetric() && algorithms.has_asymmetric() {
+        return Err(BuildError::MixedAlgorithms(name.to_owned()));
+    }
+    if let Some(algorithm) = algorithms.iter().find(|alg| alg.is_symmetric())
+        && !keys.provides_secrets()
+    {
+        return Err(BuildError::SymmetricWithoutSecret { issuer: name.to_owned(), algorithm });
+    }
+    if let Some(usable) = issuer.static_key_algorithms
+        && let Some(algorithm) = algorithms.iter().find(|alg| !usable.contains(*alg))
+    {
+        return Err(BuildError::NoKeyForAlgorithm { issuer: name.to_owned(), algorithm });
+    }
+    Ok(())
+}
+
+/// Where a token's claims come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A JWT's claims set, verified with this key.
+    Jwt { algorithm: Algorithm, key_id: Option<String> },
+    /// An introspection answer (`active: true`).
+    Introspection,
+}
+
 impl fmt::Debug for TrustedIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TrustedIssuer").field("rules", &self.rules).field("keys", &self.keys).finish()
+        let (keys, introspection) = (self.keys().is_some(), self.introspector().is_some());
+        f.debug_struct("TrustedIssuer")
+            .field("rules", &self.rules)
+            .field("keys", &keys)
+            .field("introspection", &introspection)
+            .finish()
     }
 }

@@ -27,6 +27,7 @@ pub struct ValidatorBuilder {
     max_token_bytes: usize,
     clock: Arc<dyn Clock>,
     challenge: Challenge,
+    resource_metadata: Option<String>,
     replays: Option<Arc<dyn ReplayStore>>,
     revocations: Option<Arc<dyn RevocationStore>>,
     dpop: Option<Dpop>,
@@ -42,6 +43,7 @@ impl Default for ValidatorBuilder {
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             clock: Arc::new(SystemClock),
             challenge: Challenge::default(),
+            resource_metadata: None,
             replays: None,
             revocations: None,
             dpop: None,
@@ -77,7 +79,23 @@ impl ValidatorBuilder {
 
     /// The realm named in `WWW-Authenticate` challenges (default `tokengate`).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.challenge = Challenge::with_realm(realm);
+        let realm = Challenge::with_realm(realm);
+        self.challenge = match self.resource_metadata.clone() {
+            Some(url) => realm.resource_metadata(url),
+            None => realm,
+        };
+        self
+    }
+
+    /// Names the resource's RFC 9728 metadata document (its URL, e.g.
+    /// `https://api.example.com/.well-known/oauth-protected-resource`) in
+    /// every challenge of a 401 (`resource_metadata=".."`, RFC 9728 §5.1), so
+    /// that a client without a token learns where to get one. Serve the
+    /// document itself with [`metadata::ResourceMetadata`](crate::metadata::ResourceMetadata).
+    pub fn resource_metadata(mut self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.resource_metadata = Some(url.clone());
+        self.challenge = self.challenge.resource_metadata(url);
         self
     }
 
@@ -184,5 +202,10 @@ fn resolve(configured: Vec<Issuer>) -> Result<Issuers, BuildError> {
         }
         list.push(issuer);
     }
-    Ok(Issuers { list, by_name })
+    let mut introspecting = list.iter().enumerate().filter(|(_, issuer)| issuer.introspector().is_some());
+    let first = introspecting.next().map(|(index, _)| index);
+    if introspecting.next().is_some() {
+        return Err(BuildError::SeveralIntrospectingIssuers);
+    }
+    Ok(Issuers { list, by_name, introspecting: first })
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
@@ -19,7 +20,9 @@ use crate::algorithm::Algorithm;
 use crate::clock::Clock;
 use crate::dpop::{Dpop, DpopProblem};
 use crate::error::Error;
-use crate::issuer::TrustedIssuer;
+use crate::error::TokenProblem;
+use crate::introspection::Introspection;
+use crate::issuer::{Origin, TrustedIssuer};
 use crate::keys::{KeySet, KeySource, RefreshReason};
 use crate::parse::claims::RawClaims;
 use crate::parse::jws;
@@ -75,6 +78,8 @@ pub(super) struct Inner {
 pub(super) struct Issuers {
     list: Vec<TrustedIssuer>,
     by_name: HashMap<String, usize>,
+    /// The issuer that introspects opaque tokens, if any.
+    introspecting: Option<usize>,
 }
 
 impl Issuers {
@@ -85,6 +90,12 @@ impl Issuers {
             [only] if only.name().is_none() => Some(only),
             _ => None,
         }
+    }
+
+    /// The issuer whose opaque tokens are introspected (the only one with an
+    /// introspection source; the builder allows one).
+    fn introspecting(&self) -> Option<&TrustedIssuer> {
+        self.introspecting.map(|index| &self.list[index])
     }
 
     /// The issuer trusted under exactly this name.
@@ -232,31 +243,18 @@ impl Validator {
         spend(&*inner.replays, policy, issuer.record_name(), leeway, facts, now).await
     }
 
-    /// Every check, in order: parse, issuer, algorithm and `typ`, key,
-    /// signature, claims, the claims type, the DPoP binding and proof,
-    /// revocation, then the records — the proof's `jti`, the issuer's own
-    /// single use — last, so that no other refusal spends a proof or a token.
+    /// Every check, in order: the token's claims (a JWT verified locally, or
+    /// an introspection answer), the claims type, the DPoP binding and
+    /// proof, revocation, then the records — the proof's `jti`, the issuer's
+    /// own single use — last, so that no other refusal spends a proof or a token.
     async fn verify<C: DeserializeOwned>(&self, presented: Presented<'_>) -> Result<(TokenFacts, C), Error> {
         let inner = &*self.inner;
-        let jws = jws::parse(presented.token, inner.max_token_bytes)?;
-        let claims = RawClaims::parse(&jws.payload)?;
-        let issuer = inner.issuers.for_token(claims.string("iss")?.as_deref())?;
-
-        let alg = jws.header.alg;
-        if !issuer.algorithms().contains(alg) {
-            return Err(Error::AlgorithmNotAllowed(alg));
-        }
-        if !issuer.rules().token_types.allows(jws.header.typ.as_deref()) {
-            return Err(Error::UnsupportedTokenType);
-        }
-        let keys = keys_for(issuer.keys(), alg, jws.header.kid.as_deref()).await?;
-        if !keys.select(alg, jws.header.kid.as_deref())?.verify(jws.signing_input, &jws.signature) {
-            return Err(Error::InvalidSignature);
-        }
-
+        let (issuer, mut facts, typed) =
+            match inner.issuers.introspecting().filter(|_| !jws::is_compact(presented.token)) {
+                Some(issuer) => self.introspected(issuer, presented.token).await?,
+                None => self.local(presented.token).await?,
+            };
         let now = inner.clock.now();
-        let mut facts = issuer.check_claims(&claims, now, alg, jws.header.kid)?;
-        let typed = serde_json::from_str(&jws.payload).map_err(|_| Error::UnexpectedClaims)?;
         let proof = match &inner.dpop {
             Some(dpop) => {
                 let policy = presented.policy.or(issuer.dpop()).unwrap_or(dpop.default_policy());
@@ -289,6 +287,64 @@ impl Validator {
         Ok((facts, typed))
     }
 
+    /// A JWT, verified here: parse, issuer, algorithm and `typ`, key,
+    /// signature, claims (or, for an issuer whose JWTs are introspected, the
+    /// introspection answer).
+    async fn local<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<(&TrustedIssuer, TokenFacts, C), Error> {
+        let inner = &*self.inner;
+        let jws = jws::parse(token, inner.max_token_bytes)?;
+        let claims = RawClaims::parse(&jws.payload)?;
+        let issuer = inner.issuers.for_token(claims.string("iss")?.as_deref())?;
+        let Some(keys) = issuer.keys() else { return self.introspected(issuer, token).await };
+
+        let alg = jws.header.alg;
+        if !issuer.algorithms().contains(alg) {
+            return Err(Error::AlgorithmNotAllowed(alg));
+        }
+        if !issuer.rules().token_types.allows(jws.header.typ.as_deref()) {
+            return Err(Error::UnsupportedTokenType);
+        }
+        let keys = keys_for(keys, alg, jws.header.kid.as_deref()).await?;
+        if !keys.select(alg, jws.header.kid.as_deref())?.verify(jws.signing_input, &jws.signature) {
+            return Err(Error::InvalidSignature);
+        }
+        let now = inner.clock.now();
+        let facts =
+            issuer.check_claims(&claims, now, Origin::Jwt { algorithm: alg, key_id: jws.header.kid })?;
+        let typed = serde_json::from_str(&jws.payload).map_err(|_| Error::UnexpectedClaims)?;
+        Ok((issuer, facts, typed))
+    }
+
+    /// A token the issuer's authorization server vouches for (RFC 7662):
+    /// `active: true`, then the issuer's claim rules on its answer.
+    async fn introspected<'v, C: DeserializeOwned>(
+        &'v self,
+        issuer: &'v TrustedIssuer,
+        token: &str,
+    ) -> Result<(&'v TrustedIssuer, TokenFacts, C), Error> {
+        let introspector = issuer.introspector().ok_or(Error::MalformedToken(TokenProblem::NotCompact))?;
+        if token.len() > self.inner.max_token_bytes {
+            return Err(Error::TokenTooLarge { limit: self.inner.max_token_bytes });
+        }
+        let unavailable = |retry_after| Error::IntrospectionUnavailable { retry_after };
+        let answer = introspector.introspect(token).await.map_err(|u| unavailable(u.retry_after))?;
+        let Introspection::Active(json) = answer else { return Err(Error::InactiveToken) };
+        // An answer that is not a strict JSON object with `"active": true` is
+        // garbage from the server: never a verdict on the token.
+        let garbage = || unavailable(Duration::from_secs(1));
+        let claims = RawClaims::parse(&json).map_err(|_| garbage())?;
+        if claims.view().raw("active") != Some("true") {
+            return Err(garbage());
+        }
+        let now = self.inner.clock.now();
+        let facts = issuer.check_claims(&claims, now, Origin::Introspection)?;
+        let typed = serde_json::from_str(&json).map_err(|_| Error::UnexpectedClaims)?;
+        Ok((issuer, facts, typed))
+    }
+
     /// The complete HTTP answer (status, `WWW-Authenticate`, body) to
     /// `error`, for a request presenting a `Bearer` token (or none).
     pub fn refusal(&self, error: &Error) -> Refusal {
@@ -305,6 +361,11 @@ impl Validator {
     /// DPoP, when configured.
     pub fn dpop(&self) -> Option<&Dpop> {
         self.inner.dpop.as_ref()
+    }
+
+    /// Where tokens are accepted besides the `Authorization` header.
+    pub fn token_locations(&self) -> TokenLocations {
+        self.inner.locations
     }
 
     /// How challenges are rendered.
