@@ -2,7 +2,9 @@
 //! `valgrind --tool=callgrind --toggle-collect='*measured*' target/release/examples/profile_validate HS256 2000`
 //! counts instructions, which stay the same whatever else the machine does.
 //! A third argument `jsonwebtoken` runs raw `jsonwebtoken::decode` instead,
-//! `floor` the bare aws-lc-rs signature check over the same signing input.
+//! `floor` the bare aws-lc-rs signature check over the same signing input,
+//! `cached` tokengate with its verified-token cache (a hit after the first);
+//! without one, tokengate with the cache off (a full validation each time).
 
 use std::future::Future;
 use std::pin::pin;
@@ -36,6 +38,7 @@ fn main() {
                 .algorithms([alg])
                 .keys(KeySet::new([other.verification_key(), key.verification_key()])),
         )
+        .token_cache((mode == "cached").then(tokengate::TokenCache::new))
         .build()
         .expect("valid configuration");
     if mode == "floor" {

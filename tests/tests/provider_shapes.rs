@@ -17,7 +17,7 @@ fn validator(issuer: Issuer) -> Validator {
     Validator::builder().issuer(issuer).clock(ManualClock::new(NOW)).build().expect("a valid configuration")
 }
 
-fn validate<C: serde::de::DeserializeOwned>(
+fn validate<C: serde::de::DeserializeOwned + Send + Sync + 'static>(
     validator: &Validator,
     token: &str,
 ) -> Result<Verified<C>, Error> {

@@ -29,7 +29,7 @@ use crate::refusal::{Challenge, Refusal};
 use crate::request::{Presentation, RequestParts, Scheme};
 use crate::scopes::{ScopeRequirement, Scopes};
 use crate::validator::Validator;
-use crate::verified::{TokenFacts, Verified};
+use crate::verified::{Presentation as VerifiedPresentation, TokenFacts, Verified};
 
 /// Whether a request that presents no token at all may pass a gate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -79,6 +79,7 @@ pub struct Gate {
 struct GateToken {
     facts: Arc<TokenFacts>,
     claims: Arc<dyn Any + Send + Sync>,
+    presentation: VerifiedPresentation,
     claims_type: &'static str,
 }
 
@@ -109,9 +110,9 @@ impl Gate {
         scheme: Scheme,
         verified: &Verified<C>,
     ) -> Gate {
-        let (facts, claims) = verified.parts();
+        let (facts, claims, presentation) = verified.parts();
         let claims: Arc<dyn Any + Send + Sync> = claims;
-        let token = GateToken { facts, claims, claims_type: std::any::type_name::<C>() };
+        let token = GateToken { facts, claims, presentation, claims_type: std::any::type_name::<C>() };
         Gate { validator, scheme, token: Some(token) }
     }
 
@@ -142,7 +143,7 @@ impl Gate {
     pub fn verified<C: Send + Sync + 'static>(&self) -> Result<Option<Verified<C>>, Rejection> {
         let Some(token) = &self.token else { return Ok(None) };
         match token.claims.clone().downcast::<C>() {
-            Ok(claims) => Ok(Some(Verified::from_parts(token.facts.clone(), claims))),
+            Ok(claims) => Ok(Some(Verified::from_parts(token.facts.clone(), claims, token.presentation))),
             Err(_) => Err(Rejection::Misconfigured(Misconfiguration::ClaimsType {
                 gate: token.claims_type,
                 wanted: std::any::type_name::<C>(),

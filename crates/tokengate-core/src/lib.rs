@@ -45,6 +45,7 @@
 pub mod adapter;
 mod algorithm;
 mod build_error;
+mod cache;
 mod clock;
 pub mod dpop;
 mod error;
@@ -62,6 +63,7 @@ mod verified;
 
 pub use algorithm::{Algorithm, AlgorithmFamily, AlgorithmSet, UnknownAlgorithm};
 pub use build_error::BuildError;
+pub use cache::{DEFAULT_TOKEN_CACHE_BYTES, DEFAULT_TOKEN_CACHE_ENTRIES, TokenCache};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorClass, Part, RequestProblem, TokenProblem};
 pub use issuer::{

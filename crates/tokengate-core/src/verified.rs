@@ -24,9 +24,24 @@ pub(crate) struct TokenFacts {
     pub(crate) origin: Origin,
     /// `cnf.jkt`: the thumbprint of the key the token is bound to (DPoP).
     pub(crate) bound_to: Option<String>,
-    /// Whether a DPoP proof of that key came with this presentation.
+}
+
+impl TokenFacts {
+    /// What the facts take in memory, roughly (for the token cache's bound).
+    pub(crate) fn approximate_size(&self) -> usize {
+        let strings = [&self.issuer, &self.subject, &self.token_id, &self.client_id, &self.bound_to];
+        let text: usize = strings.iter().map(|s| s.as_ref().map_or(0, String::len)).sum();
+        let scopes: usize = self.scopes.iter().map(|scope| scope.len() + 16).sum();
+        std::mem::size_of::<TokenFacts>() + text + scopes
+    }
+}
+
+/// What one presentation of a token established, beyond the token's facts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Presentation {
+    /// A DPoP proof of the token's key came with it.
     pub(crate) proven: bool,
-    /// This verification already spent the token (its issuer is single-use).
+    /// It spent the token (the issuer's single-use policy, or `use_once`).
     pub(crate) used_once: bool,
 }
 
@@ -40,31 +55,36 @@ pub(crate) struct TokenFacts {
 pub struct Verified<C = StandardClaims> {
     facts: Arc<TokenFacts>,
     claims: Arc<C>,
+    presentation: Presentation,
 }
 
 impl<C> Clone for Verified<C> {
     fn clone(&self) -> Self {
-        Verified { facts: self.facts.clone(), claims: self.claims.clone() }
+        Verified { facts: self.facts.clone(), claims: self.claims.clone(), presentation: self.presentation }
     }
 }
 
 impl<C: fmt::Debug> fmt::Debug for Verified<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Verified").field("facts", &self.facts).field("claims", &self.claims).finish()
+        f.debug_struct("Verified")
+            .field("facts", &self.facts)
+            .field("claims", &self.claims)
+            .field("presentation", &self.presentation)
+            .finish()
     }
 }
 
 impl<C> Verified<C> {
-    pub(crate) fn new(facts: TokenFacts, claims: C) -> Self {
-        Verified { facts: Arc::new(facts), claims: Arc::new(claims) }
+    pub(crate) fn from_parts(facts: Arc<TokenFacts>, claims: Arc<C>, presentation: Presentation) -> Self {
+        Verified { facts, claims, presentation }
     }
 
-    pub(crate) fn from_parts(facts: Arc<TokenFacts>, claims: Arc<C>) -> Self {
-        Verified { facts, claims }
+    pub(crate) fn parts(&self) -> (Arc<TokenFacts>, Arc<C>, Presentation) {
+        (self.facts.clone(), self.claims.clone(), self.presentation)
     }
 
-    pub(crate) fn parts(&self) -> (Arc<TokenFacts>, Arc<C>) {
-        (self.facts.clone(), self.claims.clone())
+    pub(crate) fn presentation_mut(&mut self) -> &mut Presentation {
+        &mut self.presentation
     }
 
     pub(crate) fn facts(&self) -> &TokenFacts {
@@ -146,7 +166,7 @@ impl<C> Verified<C> {
     /// DPoP proof), which is the key the token is bound to (`cnf.jkt`);
     /// `None` for a bearer presentation.
     pub fn dpop_thumbprint(&self) -> Option<&str> {
-        self.facts.bound_to.as_deref().filter(|_| self.facts.proven)
+        self.facts.bound_to.as_deref().filter(|_| self.presentation.proven)
     }
 
     /// Whether this verification spent the token: its single use was recorded
@@ -154,7 +174,7 @@ impl<C> Verified<C> {
     /// [`Validator::use_once`](crate::Validator::use_once) through
     /// [`Validator::validate_token_once`](crate::Validator::validate_token_once)).
     pub fn is_single_use(&self) -> bool {
-        self.facts.used_once
+        self.presentation.used_once
     }
 
     /// The claims, by value: moved out when this is the only handle on them,
@@ -168,6 +188,10 @@ impl<C> Verified<C> {
 
     /// The same verification with the claims mapped to another type.
     pub fn map<D>(&self, f: impl FnOnce(&C) -> D) -> Verified<D> {
-        Verified { facts: self.facts.clone(), claims: Arc::new(f(&self.claims)) }
+        Verified {
+            facts: self.facts.clone(),
+            claims: Arc::new(f(&self.claims)),
+            presentation: self.presentation,
+        }
     }
 }

@@ -99,6 +99,20 @@ impl TrustedIssuer {
         self.rules.max_lifetime
     }
 
+    /// The first second at which a token with these facts is refused on time
+    /// alone: `exp` plus the leeway, or the end of its maximum age.
+    pub(crate) fn refused_from(&self, facts: &TokenFacts) -> u64 {
+        let leeway = self.rules.leeway.as_secs();
+        let expiry = facts.expires_at.map_or(u64::MAX, |exp| exp.saturating_add(leeway));
+        let aged = match (self.rules.max_age, facts.issued_at) {
+            (Some(max_age), Some(iat)) => {
+                iat.saturating_add(max_age.as_secs()).saturating_add(leeway).saturating_add(1)
+            }
+            _ => u64::MAX,
+        };
+        expiry.min(aged)
+    }
+
     /// The issuer name this issuer's single-use records and revocations are
     /// kept under: its `iss`, or `""` for [`Issuer::any_issuer`], whose
     /// tokens are one issuer's (its keys') whatever `iss` they carry.
@@ -223,8 +237,6 @@ impl TrustedIssuer {
             issued_at: iat,
             origin,
             bound_to: claims.confirmation_key()?,
-            proven: false,
-            used_once: false,
         };
         let view = claims.view();
         for check in &rules.checks {

@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::{Inner, Issuers, Validator, warn_unprotected_single_use};
 use crate::build_error::BuildError;
+use crate::cache::TokenCache;
 use crate::clock::{Clock, SystemClock};
 use crate::dpop::Dpop;
 use crate::issuer::{Issuer, TrustedIssuer};
@@ -31,6 +32,7 @@ pub struct ValidatorBuilder {
     replays: Option<Arc<dyn ReplayStore>>,
     revocations: Option<Arc<dyn RevocationStore>>,
     dpop: Option<Dpop>,
+    cache: Option<TokenCache>,
 }
 
 impl Default for ValidatorBuilder {
@@ -47,6 +49,7 @@ impl Default for ValidatorBuilder {
             replays: None,
             revocations: None,
             dpop: None,
+            cache: Some(TokenCache::new()),
         }
     }
 }
@@ -146,6 +149,16 @@ impl ValidatorBuilder {
         self
     }
 
+    /// The verified-token cache (default: on, [`TokenCache::new`]); `None`
+    /// turns it off. A token presented again skips parsing, the key, the
+    /// signature and the claim rules; expiry, revocation, DPoP, single use
+    /// and scopes are checked on every request. See [`TokenCache`] for what
+    /// it keeps and for how long.
+    pub fn token_cache(mut self, cache: Option<TokenCache>) -> Self {
+        self.cache = cache;
+        self
+    }
+
     /// Checks the configuration and builds the validator.
     pub fn build(self) -> Result<Validator, BuildError> {
         if self.issuers.is_empty() {
@@ -179,6 +192,7 @@ impl ValidatorBuilder {
                 replays,
                 revocations: self.revocations.unwrap_or_else(|| Arc::new(MemoryRevocationStore::new())),
                 dpop,
+                cache: self.cache,
                 warn_unprotected: AtomicBool::new(unprotected),
             }),
         })

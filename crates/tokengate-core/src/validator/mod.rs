@@ -4,33 +4,26 @@
 
 mod builder;
 mod revoke;
+mod verify;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
 pub use self::builder::{TOKEN_SIZE_LIMITS, ValidatorBuilder};
 pub use self::revoke::{Revoke, RevokeError};
-use crate::algorithm::Algorithm;
+use crate::cache::TokenCache;
 use crate::clock::Clock;
-use crate::dpop::{Dpop, DpopProblem};
+use crate::dpop::Dpop;
 use crate::error::Error;
-use crate::error::TokenProblem;
-use crate::introspection::Introspection;
-use crate::issuer::{Origin, TrustedIssuer};
-use crate::keys::{KeySet, KeySource, RefreshReason};
-use crate::parse::claims::RawClaims;
-use crate::parse::jws;
+use crate::issuer::TrustedIssuer;
 use crate::refusal::{Challenge, Refusal};
 use crate::request::{Presentation, Presented, RequestParts, Scheme, TokenLocations, extract_token};
-use crate::store::{
-    ReplayStore, RevocationStore, SingleUse, TokenRef, TokenUse, UseOutcome, check_lifetime, spend,
-};
+use crate::store::{ReplayStore, RevocationStore, SingleUse, check_lifetime, spend};
 use crate::verified::{TokenFacts, Verified};
 
 /// Decides whether a request's bearer token is good for this API.
@@ -70,6 +63,7 @@ pub(super) struct Inner {
     replays: Arc<dyn ReplayStore>,
     revocations: Arc<dyn RevocationStore>,
     dpop: Option<Dpop>,
+    cache: Option<TokenCache>,
     /// Whether the route-level warning about an unprotected replay store is still due.
     warn_unprotected: AtomicBool,
 }
@@ -111,13 +105,14 @@ impl Issuers {
         }
     }
 
-    /// The issuer whose rules apply to a token with this `iss`.
-    fn for_token(&self, iss: Option<&str>) -> Result<&TrustedIssuer, Error> {
+    /// The issuer whose rules apply to a token with this `iss`, and its index.
+    fn for_token(&self, iss: Option<&str>) -> Result<(usize, &TrustedIssuer), Error> {
         if let Some(any) = self.any() {
-            return Ok(any);
+            return Ok((0, any));
         }
         let iss = iss.ok_or(Error::MissingClaim(Cow::Borrowed("iss")))?;
-        self.named(iss).ok_or(Error::UntrustedIssuer)
+        let index = *self.by_name.get(iss).ok_or(Error::UntrustedIssuer)?;
+        Ok((index, &self.list[index]))
     }
 }
 
@@ -135,7 +130,7 @@ impl Validator {
     /// [`Validator::validate_request_optional`] for routes that allow anonymous access.
     pub async fn validate_request<C, R>(&self, request: &R) -> Result<Verified<C>, Error>
     where
-        C: DeserializeOwned,
+        C: DeserializeOwned + Send + Sync + 'static,
         R: RequestParts + ?Sized,
     {
         let presentation = self.presentation(request)?;
@@ -146,7 +141,7 @@ impl Validator {
     /// at all is `Ok(None)`. A request presenting a bad token is still refused.
     pub async fn validate_request_optional<C, R>(&self, request: &R) -> Result<Option<Verified<C>>, Error>
     where
-        C: DeserializeOwned,
+        C: DeserializeOwned + Send + Sync + 'static,
         R: RequestParts + ?Sized,
     {
         match self.presentation(request) {
@@ -170,33 +165,34 @@ impl Validator {
 
     /// Validates a presentation ([`Validator::presentation`], or made with
     /// [`Presentation::bearer`] / [`Presentation::dpop`]).
-    pub async fn validate_presentation<C: DeserializeOwned>(
+    pub async fn validate_presentation<C: DeserializeOwned + Send + Sync + 'static>(
         &self,
         presentation: &Presentation,
     ) -> Result<Verified<C>, Error> {
-        let (facts, claims) = self.verify(presentation.presented()).await?;
-        Ok(Verified::new(facts, claims))
+        self.verify(presentation.presented()).await
     }
 
     /// Validates a token obtained some other way (a WebSocket sub-protocol,
     /// a gRPC metadata entry, …), as a bearer token.
-    pub async fn validate_token<C: DeserializeOwned>(&self, token: &str) -> Result<Verified<C>, Error> {
-        let (facts, claims) = self.verify(Presented::bearer(token)).await?;
-        Ok(Verified::new(facts, claims))
+    pub async fn validate_token<C: DeserializeOwned + Send + Sync + 'static>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<C>, Error> {
+        self.verify(Presented::bearer(token)).await
     }
 
     /// Validates `token` and spends it under `policy`: the route-level
     /// single use in one call ([`Validator::validate_token`], then
     /// [`Validator::use_once`]).
-    pub async fn validate_token_once<C: DeserializeOwned>(
+    pub async fn validate_token_once<C: DeserializeOwned + Send + Sync + 'static>(
         &self,
         token: &str,
         policy: &SingleUse,
     ) -> Result<Verified<C>, Error> {
-        let (mut facts, claims) = self.verify(Presented::bearer(token)).await?;
-        self.spend(&facts, policy).await?;
-        facts.used_once = true;
-        Ok(Verified::new(facts, claims))
+        let mut verified = self.verify(Presented::bearer(token)).await?;
+        self.use_once(&verified, policy).await?;
+        verified.presentation_mut().used_once = true;
+        Ok(verified)
     }
 
     /// Spends a verified token under `policy`: **the** single-use check for a
@@ -224,15 +220,15 @@ impl Validator {
     /// # Ok(()) }
     /// ```
     pub async fn use_once<C>(&self, verified: &Verified<C>, policy: &SingleUse) -> Result<(), Error> {
-        self.spend(verified.facts(), policy).await
+        self.spend(verified.facts(), verified.is_single_use(), policy).await
     }
 
     /// The route-level single use of a verified token.
-    async fn spend(&self, facts: &TokenFacts, policy: &SingleUse) -> Result<(), Error> {
+    async fn spend(&self, facts: &TokenFacts, already_spent: bool, policy: &SingleUse) -> Result<(), Error> {
         let inner = &*self.inner;
-        let issuer = inner.issuers.for_token(facts.issuer.as_deref())?;
+        let (_, issuer) = inner.issuers.for_token(facts.issuer.as_deref())?;
         let now = inner.clock.now();
-        if facts.used_once {
+        if already_spent {
             // Spent by the issuer's own policy; the route's lifetime cap still applies.
             return check_lifetime(policy, facts, now).map(drop);
         }
@@ -241,108 +237,6 @@ impl Validator {
         }
         let leeway = issuer.leeway().as_secs();
         spend(&*inner.replays, policy, issuer.record_name(), leeway, facts, now).await
-    }
-
-    /// Every check, in order: the token's claims (a JWT verified locally, or
-    /// an introspection answer), the claims type, the DPoP binding and
-    /// proof, revocation, then the records — the proof's `jti`, the issuer's
-    /// own single use — last, so that no other refusal spends a proof or a token.
-    async fn verify<C: DeserializeOwned>(&self, presented: Presented<'_>) -> Result<(TokenFacts, C), Error> {
-        let inner = &*self.inner;
-        let (issuer, mut facts, typed) =
-            match inner.issuers.introspecting().filter(|_| !jws::is_compact(presented.token)) {
-                Some(issuer) => self.introspected(issuer, presented.token).await?,
-                None => self.local(presented.token).await?,
-            };
-        let now = inner.clock.now();
-        let proof = match &inner.dpop {
-            Some(dpop) => {
-                let policy = presented.policy.or(issuer.dpop()).unwrap_or(dpop.default_policy());
-                dpop.bind(policy, &presented, facts.bound_to.as_deref(), now)?
-            }
-            None => None,
-        };
-
-        let iss = issuer.record_name();
-        let revocable =
-            TokenRef::new(iss, facts.token_id.as_deref(), facts.subject.as_deref(), facts.issued_at, now);
-        if inner.revocations.is_revoked(revocable).await? {
-            return Err(Error::Revoked);
-        }
-        if let (Some(proof), Some(dpop)) = (&proof, &inner.dpop) {
-            let keep_until = dpop.proof_kept_until(proof);
-            let record = TokenUse::dpop_proof(&proof.thumbprint, &proof.jti, proof.iat, keep_until, now);
-            match inner.replays.record_use(record).await? {
-                UseOutcome::First => facts.proven = true,
-                UseOutcome::AlreadyUsed => return Err(Error::InvalidDpopProof(DpopProblem::Replayed)),
-                UseOutcome::IssuedBeforeRecords => {
-                    return Err(Error::InvalidDpopProof(DpopProblem::PossiblyReplayed));
-                }
-            }
-        }
-        if let Some(policy) = issuer.single_use() {
-            spend(&*inner.replays, policy, iss, issuer.leeway().as_secs(), &facts, now).await?;
-            facts.used_once = true;
-        }
-        Ok((facts, typed))
-    }
-
-    /// A JWT, verified here: parse, issuer, algorithm and `typ`, key,
-    /// signature, claims (or, for an issuer whose JWTs are introspected, the
-    /// introspection answer).
-    async fn local<C: DeserializeOwned>(
-        &self,
-        token: &str,
-    ) -> Result<(&TrustedIssuer, TokenFacts, C), Error> {
-        let inner = &*self.inner;
-        let jws = jws::parse(token, inner.max_token_bytes)?;
-        let claims = RawClaims::parse(&jws.payload)?;
-        let issuer = inner.issuers.for_token(claims.string("iss")?.as_deref())?;
-        let Some(keys) = issuer.keys() else { return self.introspected(issuer, token).await };
-
-        let alg = jws.header.alg;
-        if !issuer.algorithms().contains(alg) {
-            return Err(Error::AlgorithmNotAllowed(alg));
-        }
-        if !issuer.rules().token_types.allows(jws.header.typ.as_deref()) {
-            return Err(Error::UnsupportedTokenType);
-        }
-        let keys = keys_for(keys, alg, jws.header.kid.as_deref()).await?;
-        if !keys.select(alg, jws.header.kid.as_deref())?.verify(jws.signing_input, &jws.signature) {
-            return Err(Error::InvalidSignature);
-        }
-        let now = inner.clock.now();
-        let facts =
-            issuer.check_claims(&claims, now, Origin::Jwt { algorithm: alg, key_id: jws.header.kid })?;
-        let typed = serde_json::from_str(&jws.payload).map_err(|_| Error::UnexpectedClaims)?;
-        Ok((issuer, facts, typed))
-    }
-
-    /// A token the issuer's authorization server vouches for (RFC 7662):
-    /// `active: true`, then the issuer's claim rules on its answer.
-    async fn introspected<'v, C: DeserializeOwned>(
-        &'v self,
-        issuer: &'v TrustedIssuer,
-        token: &str,
-    ) -> Result<(&'v TrustedIssuer, TokenFacts, C), Error> {
-        let introspector = issuer.introspector().ok_or(Error::MalformedToken(TokenProblem::NotCompact))?;
-        if token.len() > self.inner.max_token_bytes {
-            return Err(Error::TokenTooLarge { limit: self.inner.max_token_bytes });
-        }
-        let unavailable = |retry_after| Error::IntrospectionUnavailable { retry_after };
-        let answer = introspector.introspect(token).await.map_err(|u| unavailable(u.retry_after))?;
-        let Introspection::Active(json) = answer else { return Err(Error::InactiveToken) };
-        // An answer that is not a strict JSON object with `"active": true` is
-        // garbage from the server: never a verdict on the token.
-        let garbage = || unavailable(Duration::from_secs(1));
-        let claims = RawClaims::parse(&json).map_err(|_| garbage())?;
-        if claims.view().raw("active") != Some("true") {
-            return Err(garbage());
-        }
-        let now = self.inner.clock.now();
-        let facts = issuer.check_claims(&claims, now, Origin::Introspection)?;
-        let typed = serde_json::from_str(&json).map_err(|_| Error::UnexpectedClaims)?;
-        Ok((issuer, facts, typed))
     }
 
     /// The complete HTTP answer (status, `WWW-Authenticate`, body) to
@@ -361,6 +255,11 @@ impl Validator {
     /// DPoP, when configured.
     pub fn dpop(&self) -> Option<&Dpop> {
         self.inner.dpop.as_ref()
+    }
+
+    /// The verified-token cache, when on.
+    pub fn token_cache(&self) -> Option<&TokenCache> {
+        self.inner.cache.as_ref()
     }
 
     /// Where tokens are accepted besides the `Authorization` header.
@@ -389,27 +288,6 @@ pub(super) fn warn_unprotected_single_use() {
     );
 }
 
-/// The issuer's keys able to verify `alg` (and `kid`): the current set, or,
-/// when it lacks them, the set after the one refresh a token may cause.
-async fn keys_for(source: &dyn KeySource, alg: Algorithm, kid: Option<&str>) -> Result<Arc<KeySet>, Error> {
-    let keys = match source.current() {
-        Some(keys) => keys,
-        None => source
-            .refresh(RefreshReason::NoKeysYet)
-            .await
-            .map_err(|unavailable| Error::KeysUnavailable { retry_after: unavailable.retry_after })?,
-    };
-    if !matches!(keys.select(alg, kid), Err(Error::NoMatchingKey)) {
-        return Ok(keys);
-    }
-    // The source rate-limits this refresh. Its failure means "unknown key",
-    // unless the keys went stale meanwhile.
-    source.refresh(RefreshReason::UnknownKey { kid }).await.map_err(|unavailable| match source.current() {
-        Some(_) => Error::NoMatchingKey,
-        None => Error::KeysUnavailable { retry_after: unavailable.retry_after },
-    })
-}
-
 impl fmt::Debug for Validator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Validator")
@@ -421,6 +299,7 @@ impl fmt::Debug for Validator {
             .field("replay_store", &self.inner.replays)
             .field("revocation_store", &self.inner.revocations)
             .field("dpop", &self.inner.dpop)
+            .field("token_cache", &self.inner.cache)
             .finish()
     }
 }

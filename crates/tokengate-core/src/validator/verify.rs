@@ -1,0 +1,201 @@
+//! The validation path: where a token's claims come from (the token cache,
+//! a JWT verified here, or the authorization server's introspection), then
+//! what every presentation is checked for (DPoP, revocation, single use).
+
+use std::any::TypeId;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use super::{Inner, Validator};
+use crate::algorithm::Algorithm;
+use crate::cache::Entry;
+use crate::dpop::DpopProblem;
+use crate::error::{Error, TokenProblem};
+use crate::introspection::Introspection;
+use crate::issuer::{Origin, TrustedIssuer};
+use crate::keys::{KeySet, KeySource, RefreshReason};
+use crate::parse::claims::RawClaims;
+use crate::parse::jws;
+use crate::request::Presented;
+use crate::store::{TokenRef, TokenUse, UseOutcome, spend};
+use crate::verified::{Presentation, TokenFacts, Verified};
+
+/// A token's checked claims: the issuer whose rules accepted them, the
+/// facts, and the claims as the caller's type.
+type Claims<'v, C> = (&'v TrustedIssuer, Arc<TokenFacts>, Arc<C>);
+
+impl Validator {
+    /// Every check, in order: the token's claims (from the cache, a JWT
+    /// verified here, or an introspection answer), the DPoP binding and
+    /// proof, revocation, then the records — the proof's `jti`, the issuer's
+    /// own single use — last, so that no other refusal spends a proof or a
+    /// token.
+    pub(super) async fn verify<C>(&self, presented: Presented<'_>) -> Result<Verified<C>, Error>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        let inner = &*self.inner;
+        let (issuer, facts, claims) = self.claims_of::<C>(presented.token).await?;
+        let now = inner.clock.now();
+        let proof = match &inner.dpop {
+            Some(dpop) => {
+                let policy = presented.policy.or(issuer.dpop()).unwrap_or(dpop.default_policy());
+                dpop.bind(policy, &presented, facts.bound_to.as_deref(), now)?
+            }
+            None => None,
+        };
+
+        let iss = issuer.record_name();
+        let revocable =
+            TokenRef::new(iss, facts.token_id.as_deref(), facts.subject.as_deref(), facts.issued_at, now);
+        if inner.revocations.is_revoked(revocable).await? {
+            return Err(Error::Revoked);
+        }
+        let mut presentation = Presentation::default();
+        if let (Some(proof), Some(dpop)) = (&proof, &inner.dpop) {
+            let keep_until = dpop.proof_kept_until(proof);
+            let record = TokenUse::dpop_proof(&proof.thumbprint, &proof.jti, proof.iat, keep_until, now);
+            match inner.replays.record_use(record).await? {
+                UseOutcome::First => presentation.proven = true,
+                UseOutcome::AlreadyUsed => return Err(Error::InvalidDpopProof(DpopProblem::Replayed)),
+                UseOutcome::IssuedBeforeRecords => {
+                    return Err(Error::InvalidDpopProof(DpopProblem::PossiblyReplayed));
+                }
+            }
+        }
+        if let Some(policy) = issuer.single_use() {
+            spend(&*inner.replays, policy, iss, issuer.leeway().as_secs(), &facts, now).await?;
+            presentation.used_once = true;
+        }
+        Ok(Verified::from_parts(facts, claims, presentation))
+    }
+
+    /// The token's claims: an opaque token's from its issuer's
+    /// authorization server; a JWT's from the cache, or verified here.
+    async fn claims_of<C>(&self, token: &str) -> Result<Claims<'_, C>, Error>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        let inner = &*self.inner;
+        if let Some(issuer) = inner.issuers.introspecting().filter(|_| !jws::is_compact(token)) {
+            return self.introspected(issuer, token).await;
+        }
+        if let Some(cached) = inner.cache.as_ref().and_then(|cache| inner.cached(&*cache.get(token)?)) {
+            return Ok(cached);
+        }
+        self.local(token).await
+    }
+
+    /// A JWT, verified here: parse, issuer, algorithm and `typ`, key,
+    /// signature, claims (or, for an issuer whose JWTs are introspected, the
+    /// introspection answer); then kept in the cache.
+    async fn local<C>(&self, token: &str) -> Result<Claims<'_, C>, Error>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        let inner = &*self.inner;
+        let jws = jws::parse(token, inner.max_token_bytes)?;
+        let claims = RawClaims::parse(&jws.payload)?;
+        let (index, issuer) = inner.issuers.for_token(claims.string("iss")?.as_deref())?;
+        let Some(source) = issuer.keys() else { return self.introspected(issuer, token).await };
+
+        let alg = jws.header.alg;
+        if !issuer.algorithms().contains(alg) {
+            return Err(Error::AlgorithmNotAllowed(alg));
+        }
+        if !issuer.rules().token_types.allows(jws.header.typ.as_deref()) {
+            return Err(Error::UnsupportedTokenType);
+        }
+        let keys = keys_for(source, alg, jws.header.kid.as_deref()).await?;
+        if !keys.select(alg, jws.header.kid.as_deref())?.verify(jws.signing_input, &jws.signature) {
+            return Err(Error::InvalidSignature);
+        }
+        let now = inner.clock.now();
+        let origin = Origin::Jwt { algorithm: alg, key_id: jws.header.kid };
+        let facts = Arc::new(issuer.check_claims(&claims, now, origin)?);
+        let typed: Arc<C> =
+            Arc::new(serde_json::from_str(&jws.payload).map_err(|_| Error::UnexpectedClaims)?);
+        if let Some(cache) = &inner.cache {
+            let refused_from = issuer.refused_from(&facts);
+            let entry = Entry {
+                issuer: index,
+                keys,
+                facts: facts.clone(),
+                claims: typed.clone(),
+                claims_type: TypeId::of::<C>(),
+                refused_from,
+            };
+            cache.insert(token, entry);
+        }
+        Ok((issuer, facts, typed))
+    }
+
+    /// A token the issuer's authorization server vouches for (RFC 7662):
+    /// `active: true`, then the issuer's claim rules on its answer.
+    async fn introspected<'v, C>(
+        &'v self,
+        issuer: &'v TrustedIssuer,
+        token: &str,
+    ) -> Result<Claims<'v, C>, Error>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        let introspector = issuer.introspector().ok_or(Error::MalformedToken(TokenProblem::NotCompact))?;
+        if token.len() > self.inner.max_token_bytes {
+            return Err(Error::TokenTooLarge { limit: self.inner.max_token_bytes });
+        }
+        let unavailable = |retry_after| Error::IntrospectionUnavailable { retry_after };
+        let answer = introspector.introspect(token).await.map_err(|u| unavailable(u.retry_after))?;
+        let Introspection::Active(json) = answer else { return Err(Error::InactiveToken) };
+        // An answer that is not a strict JSON object with `"active": true` is
+        // garbage from the server: never a verdict on the token.
+        let garbage = || unavailable(Duration::from_secs(1));
+        let claims = RawClaims::parse(&json).map_err(|_| garbage())?;
+        if claims.view().raw("active") != Some("true") {
+            return Err(garbage());
+        }
+        let now = self.inner.clock.now();
+        let facts = Arc::new(issuer.check_claims(&claims, now, Origin::Introspection)?);
+        let typed = Arc::new(serde_json::from_str(&json).map_err(|_| Error::UnexpectedClaims)?);
+        Ok((issuer, facts, typed))
+    }
+}
+
+impl Inner {
+    /// A cached verification of the token, when it still stands: the same
+    /// claims type, not refused on time alone, and its issuer's key set the
+    /// one that verified it (a refreshed set — a rotated or removed key —
+    /// means verifying again).
+    fn cached<C: Send + Sync + 'static>(&self, entry: &Entry) -> Option<Claims<'_, C>> {
+        let claims = entry.claims::<C>()?;
+        if self.clock.now() >= entry.refused_from {
+            return None;
+        }
+        let issuer = self.issuers.list.get(entry.issuer)?;
+        let current = issuer.keys()?.current()?;
+        Arc::ptr_eq(&current, &entry.keys).then(|| (issuer, entry.facts.clone(), claims))
+    }
+}
+
+/// The issuer's keys able to verify `alg` (and `kid`): the current set, or,
+/// when it lacks them, the set after the one refresh a token may cause.
+async fn keys_for(source: &dyn KeySource, alg: Algorithm, kid: Option<&str>) -> Result<Arc<KeySet>, Error> {
+    let keys = match source.current() {
+        Some(keys) => keys,
+        None => source
+            .refresh(RefreshReason::NoKeysYet)
+            .await
+            .map_err(|unavailable| Error::KeysUnavailable { retry_after: unavailable.retry_after })?,
+    };
+    if !matches!(keys.select(alg, kid), Err(Error::NoMatchingKey)) {
+        return Ok(keys);
+    }
+    // The source rate-limits this refresh. Its failure means "unknown key",
+    // unless the keys went stale meanwhile.
+    source.refresh(RefreshReason::UnknownKey { kid }).await.map_err(|unavailable| match source.current() {
+        Some(_) => Error::NoMatchingKey,
+        None => Error::KeysUnavailable { retry_after: unavailable.retry_after },
+    })
+}
