@@ -5,6 +5,7 @@ mod jwk;
 mod source;
 mod verifier;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -258,17 +259,35 @@ impl fmt::Debug for Key {
     }
 }
 
-/// The keys of one issuer.
+/// The keys of one issuer, indexed so that finding a token's key costs the
+/// same whatever the number of keys (and an unknown `kid` is refused in
+/// constant time).
 #[derive(Debug, Default)]
 pub struct KeySet {
     keys: Vec<Key>,
+    /// `kid` → the keys with it, in set order.
+    by_kid: HashMap<Arc<str>, Vec<usize>>,
+    /// Algorithm → the keys able to verify it, in set order (for tokens
+    /// without `kid`: one is used, several are ambiguous).
+    by_alg: HashMap<Algorithm, Vec<usize>>,
 }
 
 impl KeySet {
     /// A set of the given keys. Order matters only when two keys share a
     /// `kid` and both fit a token's `alg`: the first one is used.
     pub fn new(keys: impl IntoIterator<Item = Key>) -> KeySet {
-        KeySet { keys: keys.into_iter().collect() }
+        let keys: Vec<Key> = keys.into_iter().collect();
+        let mut by_kid: HashMap<Arc<str>, Vec<usize>> = HashMap::new();
+        let mut by_alg: HashMap<Algorithm, Vec<usize>> = HashMap::new();
+        for (index, key) in keys.iter().enumerate() {
+            if let Some(kid) = &key.kid {
+                by_kid.entry(kid.clone()).or_default().push(index);
+            }
+            for (alg, _) in &key.verifiers {
+                by_alg.entry(*alg).or_default().push(index);
+            }
+        }
+        KeySet { keys, by_kid, by_alg }
     }
 
     /// Parses a JWK Set document, keeping the usable signature keys and
@@ -331,20 +350,14 @@ impl KeySet {
     pub(crate) fn select(&self, alg: Algorithm, kid: Option<&str>) -> Result<&Verifier, Error> {
         match kid {
             Some(kid) => {
-                let mut named = self.keys.iter().filter(|key| key.kid() == Some(kid)).peekable();
-                if named.peek().is_none() {
-                    return Err(Error::NoMatchingKey);
-                }
-                named.find_map(|key| key.verifier(alg)).ok_or(Error::KeyAlgorithmMismatch)
+                let named = self.by_kid.get(kid).ok_or(Error::NoMatchingKey)?;
+                named.iter().find_map(|&index| self.keys[index].verifier(alg)).ok_or(Error::KeyAlgorithmMismatch)
             }
-            None => {
-                let mut fitting = self.keys.iter().filter_map(|key| key.verifier(alg));
-                match (fitting.next(), fitting.next()) {
-                    (Some(verifier), None) => Ok(verifier),
-                    (None, _) => Err(Error::NoMatchingKey),
-                    (Some(_), Some(_)) => Err(Error::AmbiguousKey),
-                }
-            }
+            None => match self.by_alg.get(&alg).map(Vec::as_slice) {
+                Some([only]) => self.keys[*only].verifier(alg).ok_or(Error::NoMatchingKey),
+                None | Some([]) => Err(Error::NoMatchingKey),
+                Some(_) => Err(Error::AmbiguousKey),
+            },
         }
     }
 }
