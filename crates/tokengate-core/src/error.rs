@@ -337,6 +337,52 @@ impl ErrorClass {
 }
 
 impl Error {
+    /// A short, stable name of the cause (`expired`, `invalid_signature`,
+    /// …): for logs and metric labels. It never carries a claim value.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            Error::MissingToken => "missing_token",
+            Error::MalformedRequest(_) => "malformed_request",
+            Error::TokenTooLarge { .. } => "token_too_large",
+            Error::MalformedToken(_) => "malformed_token",
+            Error::UnsupportedAlgorithm => "unsupported_algorithm",
+            Error::AlgorithmNotAllowed(_) => "algorithm_not_allowed",
+            Error::UnsupportedTokenType => "unsupported_token_type",
+            Error::UnknownCriticalHeader => "unknown_critical_header",
+            Error::UntrustedIssuer => "untrusted_issuer",
+            Error::NoMatchingKey => "no_matching_key",
+            Error::KeyAlgorithmMismatch => "key_algorithm_mismatch",
+            Error::AmbiguousKey => "ambiguous_key",
+            Error::InvalidSignature => "invalid_signature",
+            Error::Expired => "expired",
+            Error::NotYetValid => "not_yet_valid",
+            Error::IssuedInFuture => "issued_in_future",
+            Error::TooOld => "too_old",
+            Error::LifetimeTooLong => "lifetime_too_long",
+            Error::MissingClaim(_) => "missing_claim",
+            Error::InvalidClaim { .. } => "invalid_claim",
+            Error::WrongAudience => "wrong_audience",
+            Error::ClaimCheckFailed(_) => "claim_check_failed",
+            Error::UnexpectedClaims => "unexpected_claims",
+            Error::Replayed => "replayed",
+            Error::PossiblyReplayed => "possibly_replayed",
+            Error::Revoked => "revoked",
+            Error::InactiveToken => "inactive_token",
+            Error::BoundTokenAsBearer => "bound_token_as_bearer",
+            Error::DpopRequired => "dpop_required",
+            Error::DpopNotAccepted => "dpop_not_accepted",
+            Error::TokenNotBound => "token_not_bound",
+            Error::DpopKeyMismatch => "dpop_key_mismatch",
+            Error::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Error::UseDpopNonce { .. } => "use_dpop_nonce",
+            Error::InsufficientScope(_) => "insufficient_scope",
+            Error::KeysUnavailable { .. } => "keys_unavailable",
+            Error::IntrospectionUnavailable { .. } => "introspection_unavailable",
+            Error::StoreUnavailable { .. } => "store_unavailable",
+            Error::ReplayStoreFull { .. } => "replay_store_full",
+        }
+    }
+
     /// The RFC 6750 class of this refusal.
     pub fn class(&self) -> ErrorClass {
         // Exhaustive on purpose: a new variant must be given its class here.

@@ -351,7 +351,10 @@ impl KeySet {
         match kid {
             Some(kid) => {
                 let named = self.by_kid.get(kid).ok_or(Error::NoMatchingKey)?;
-                named.iter().find_map(|&index| self.keys[index].verifier(alg)).ok_or(Error::KeyAlgorithmMismatch)
+                named
+                    .iter()
+                    .find_map(|&index| self.keys[index].verifier(alg))
+                    .ok_or(Error::KeyAlgorithmMismatch)
             }
             None => match self.by_alg.get(&alg).map(Vec::as_slice) {
                 Some([only]) => self.keys[*only].verifier(alg).ok_or(Error::NoMatchingKey),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 
 use super::{Inner, Validator};
 use crate::algorithm::Algorithm;
@@ -33,6 +34,46 @@ impl Validator {
     /// own single use — last, so that no other refusal spends a proof or a
     /// token.
     pub(super) async fn verify<C>(&self, presented: Presented<'_>) -> Result<Verified<C>, Error>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        // One span per validation, at `debug`: nothing is computed for it
+        // unless a subscriber wants it. Never the token, only a short hash.
+        let span = tracing::debug_span!(
+            "tokengate.validate",
+            token = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            cause = tracing::field::Empty,
+            iss = tracing::field::Empty,
+            sub = tracing::field::Empty,
+            jti = tracing::field::Empty,
+            alg = tracing::field::Empty,
+            kid = tracing::field::Empty,
+        );
+        if span.is_disabled() {
+            return self.verify_unobserved(presented).await;
+        }
+        span.record("token", short_hash(presented.token).as_str());
+        let result = self.verify_unobserved::<C>(presented).instrument(span.clone()).await;
+        match &result {
+            Ok(verified) => {
+                span.record("outcome", "accepted");
+                span.record("iss", verified.issuer());
+                span.record("sub", verified.subject());
+                span.record("jti", verified.token_id());
+                span.record("alg", verified.algorithm().map(Algorithm::name));
+                span.record("kid", verified.key_id());
+            }
+            Err(error) => {
+                span.record("outcome", "refused");
+                span.record("cause", error.cause());
+                tracing::debug!(parent: &span, cause = error.cause(), "token refused: {error}");
+            }
+        }
+        result
+    }
+
+    async fn verify_unobserved<C>(&self, presented: Presented<'_>) -> Result<Verified<C>, Error>
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
@@ -177,6 +218,13 @@ impl Inner {
         let current = issuer.keys()?.current()?;
         Arc::ptr_eq(&current, &entry.keys).then(|| (issuer, entry.facts.clone(), claims))
     }
+}
+
+/// The first 8 bytes of SHA-256 of the token, in hex: enough to correlate
+/// log lines of one token, nothing to replay it with.
+fn short_hash(token: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    digest.as_ref()[..8].iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The issuer's keys able to verify `alg` (and `kid`): the current set, or,
