@@ -41,7 +41,9 @@ fn each_validation_is_one_span_and_each_refusal_says_why_without_the_token() {
         .with_max_level(tracing::Level::DEBUG)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Global, not per-thread: `tracing` caches each callsite's interest
+    // process-wide, and another test's thread may register it first.
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
 
     let key = SigningKey::generate(Algorithm::ES256).with_kid("key-7");
     let validator = validator(issuer(&[Algorithm::ES256], &[&key]));
@@ -62,4 +64,54 @@ fn each_validation_is_one_span_and_each_refusal_says_why_without_the_token() {
             assert!(!text.contains(segment), "a token segment leaked into the logs: {text}");
         }
     }
+}
+
+/// Feature `metrics`: a counter per validation by outcome and cause, a
+/// latency histogram, and cache hits and misses — no label carries a token,
+/// a `sub` or a `jti`.
+#[test]
+fn validations_and_cache_lookups_are_counted() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    let key = SigningKey::generate(Algorithm::ES256).with_kid("key-7");
+    let validator = validator(issuer(&[Algorithm::ES256], &[&key]));
+    let good = key.token(&good_claims());
+    let expired = key.token(&claims_with(json!({ "exp": NOW - 3600 })));
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        for _ in 0..3 {
+            assert!(check(&validator, &good).is_ok());
+        }
+        assert!(check(&validator, &expired).is_err());
+    });
+    let mut counters = std::collections::BTreeMap::new();
+    let mut histograms = 0;
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let (kind, key) = key.into_parts();
+        let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+        for label in &labels {
+            assert!(!label.contains("user-1") && !label.contains("token-1"), "{label}");
+        }
+        let name = format!("{}{{{}}}", key.name(), labels.join(","));
+        match value {
+            DebugValue::Counter(count) => drop(counters.insert(name, count)),
+            DebugValue::Histogram(samples) => histograms += samples.len(),
+            DebugValue::Gauge(_) => {}
+        }
+        let _ = kind;
+    }
+    assert_eq!(
+        counters.get(&format!("tokengate_validations_total{{outcome=accepted,cause=none,issuer={ISS}}}")),
+        Some(&3),
+        "{counters:?}"
+    );
+    assert_eq!(
+        counters.get("tokengate_validations_total{outcome=refused,cause=expired,issuer=unknown}"),
+        Some(&1),
+        "{counters:?}"
+    );
+    assert_eq!(counters.get("tokengate_token_cache_total{result=hit}"), Some(&2), "{counters:?}");
+    assert_eq!(counters.get("tokengate_token_cache_total{result=miss}"), Some(&2), "{counters:?}");
+    assert_eq!(histograms, 4);
 }

@@ -53,6 +53,7 @@ pub mod introspection;
 mod issuer;
 pub mod keys;
 pub mod metadata;
+mod observe;
 mod parse;
 mod refusal;
 mod request;

@@ -17,6 +17,7 @@ use crate::error::{Error, TokenProblem};
 use crate::introspection::Introspection;
 use crate::issuer::{Origin, TrustedIssuer};
 use crate::keys::{KeySet, KeySource, RefreshReason};
+use crate::observe;
 use crate::parse::claims::RawClaims;
 use crate::parse::jws;
 use crate::request::Presented;
@@ -50,11 +51,15 @@ impl Validator {
             alg = tracing::field::Empty,
             kid = tracing::field::Empty,
         );
+        let started = observe::start();
         if span.is_disabled() {
-            return self.verify_unobserved(presented).await;
+            let result = self.verify_unobserved::<C>(presented).await;
+            observe::validation(started, result.as_ref().map(Verified::issuer));
+            return result;
         }
         span.record("token", short_hash(presented.token).as_str());
         let result = self.verify_unobserved::<C>(presented).instrument(span.clone()).await;
+        observe::validation(started, result.as_ref().map(Verified::issuer));
         match &result {
             Ok(verified) => {
                 span.record("outcome", "accepted");
@@ -123,8 +128,12 @@ impl Validator {
         if let Some(issuer) = inner.issuers.introspecting().filter(|_| !jws::is_compact(token)) {
             return self.introspected(issuer, token).await;
         }
-        if let Some(cached) = inner.cache.as_ref().and_then(|cache| inner.cached(&*cache.get(token)?)) {
-            return Ok(cached);
+        if let Some(cache) = &inner.cache {
+            let cached = cache.get(token).and_then(|entry| inner.cached(&entry));
+            observe::cache_lookup(cached.is_some());
+            if let Some(cached) = cached {
+                return Ok(cached);
+            }
         }
         self.local(token).await
     }
