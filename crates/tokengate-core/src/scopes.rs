@@ -151,6 +151,40 @@ pub trait ScopeSpec: Send + Sync + 'static {
     }
 }
 
+/// Declares scope requirements as types, for the adapters' `RequireScopes`
+/// extractors: `all` of the listed scopes (the default), or `any` one.
+///
+/// ```
+/// tokengate_core::scopes! {
+///     /// Reading orders needs either scope.
+///     pub ReadOrders = any ["orders:read", "orders:admin"];
+///     /// Refunds need both.
+///     pub Refund = all ["orders:write", "payments"];
+///     Admin = ["admin"];
+/// }
+/// use tokengate_core::{ScopeSpec, Scopes};
+/// assert!(ReadOrders::is_met_by(&Scopes::new(["orders:admin"])));
+/// assert!(!Refund::is_met_by(&Scopes::new(["orders:write"])));
+/// assert!(Admin::is_met_by(&Scopes::new(["admin"])));
+/// ```
+#[macro_export]
+macro_rules! scopes {
+    ($($(#[$doc:meta])* $vis:vis $name:ident = $($mode:ident)? [$($scope:expr),+ $(,)?];)+) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+            $vis struct $name;
+            impl $crate::ScopeSpec for $name {
+                const SCOPES: &'static [&'static str] = &[$($scope),+];
+                const ANY: bool = $crate::scopes!(@any $($mode)?);
+            }
+        )+
+    };
+    (@any any) => { true };
+    (@any all) => { false };
+    (@any) => { false };
+}
+
 fn collect<I, S>(scopes: I) -> Box<[Box<str>]>
 where
     I: IntoIterator<Item = S>,

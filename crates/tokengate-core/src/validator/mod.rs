@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::dpop::Dpop;
 use crate::error::Error;
 use crate::issuer::TrustedIssuer;
+use crate::keys::RefreshReason;
 use crate::refusal::{Challenge, Refusal};
 use crate::request::{Presentation, Presented, RequestParts, Scheme, TokenLocations, extract_token};
 use crate::store::{ReplayStore, RevocationStore, SingleUse, check_lifetime, spend};
@@ -255,6 +256,30 @@ impl Validator {
     /// DPoP, when configured.
     pub fn dpop(&self) -> Option<&Dpop> {
         self.inner.dpop.as_ref()
+    }
+
+    /// Obtains every issuer's keys now (each key source's first fetch, or
+    /// the fetch in flight), and fails with the first issuer's
+    /// [`Error::KeysUnavailable`] when one cannot provide any: for services
+    /// that prefer to fail at start-up over answering 503 until the issuer
+    /// answers. Validation never needs it.
+    ///
+    /// ```no_run
+    /// # async fn start(validator: tokengate_core::Validator) -> Result<(), tokengate_core::Error> {
+    /// validator.warm_up().await?; // before listening
+    /// # Ok(()) }
+    /// ```
+    pub async fn warm_up(&self) -> Result<(), Error> {
+        for issuer in &self.inner.issuers.list {
+            let Some(source) = issuer.keys() else { continue };
+            if source.current().is_none() {
+                source
+                    .refresh(RefreshReason::NoKeysYet)
+                    .await
+                    .map_err(|unavailable| Error::KeysUnavailable { retry_after: unavailable.retry_after })?;
+            }
+        }
+        Ok(())
     }
 
     /// The verified-token cache, when on.
