@@ -3,7 +3,10 @@
 //! Real keys and real signed tokens for tests and demos: generate a key pair
 //! for any algorithm tokengate verifies, publish its public JWK (or PEM, or
 //! DER), and mint JWTs with any header and claims, including deliberately
-//! broken ones. Signing uses aws-lc-rs directly.
+//! broken ones; make DPoP proofs; and, with the default feature
+//! `mock-issuer`, run a [`MockIssuer`] (discovery and a JWK Set on
+//! loopback, rotation, failures) for your own integration tests. Signing
+//! uses aws-lc-rs directly.
 //!
 //! ```
 //! use tokengate_core::Algorithm;
@@ -16,6 +19,11 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+#[cfg(feature = "mock-issuer")]
+mod mock;
+#[cfg(feature = "mock-issuer")]
+pub use mock::{DEFAULT_AUDIENCE, DISCOVERY_PATH, Failure, JWKS_PATH, MockIssuer, TOKEN_LIFETIME_SECS};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
