@@ -6,10 +6,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokengate::dpop::Dpop;
+use tokengate::introspect::{IntrospectionPolicy, IntrospectionSource};
 use tokengate::jwks::JwksSource;
 use tokengate::redis::RedisStore;
 use tokengate::{
-    Error, Issuer, Revoke, RevokeError, ScopeRequirement, SingleUse, StandardClaims, Validator, Verified,
+    AlgorithmSet, DEFAULT_TOKEN_CACHE_BYTES, Error, Issuer, Revoke, RevokeError, ScopeRequirement, SingleUse,
+    StandardClaims, TokenCache, Validator, Verified,
 };
 
 use crate::config::{Config, ConfigError, Trust};
@@ -155,7 +157,25 @@ pub fn key_source(config: &Config, trusted: &Trusted) -> Result<JwksSource, Conf
         .map_err(|e| ConfigError(format!("key set: {e}")))
 }
 
-/// The validator for `config`, trusting `trusted` with keys from `keys`;
+/// The introspection source of `TOKENGATE_INTROSPECTION_URL`, when set:
+/// `client_secret_basic` with `TOKENGATE_CLIENT_ID`/`TOKENGATE_CLIENT_SECRET`,
+/// answers reused for at most `TOKENGATE_INTROSPECTION_CACHE_SECS` (never
+/// past their `exp`), a 5 s deadline, loopback `http://` with
+/// `TOKENGATE_INSECURE_HTTP=1`.
+pub fn introspection_source(config: &Config) -> Result<Option<IntrospectionSource>, ConfigError> {
+    let Some(introspection) = &config.introspection else { return Ok(None) };
+    IntrospectionSource::from_url(introspection.url.as_str())
+        .client_secret_basic(&introspection.client_id, &introspection.client_secret)
+        .allow_http_loopback(config.insecure_http || config.trust == Trust::Demo)
+        .cache_max_age(introspection.cache)
+        .build()
+        .map(Some)
+        .map_err(|e| ConfigError(format!("TOKENGATE_INTROSPECTION_URL: {e}")))
+}
+
+/// The validator for `config`, trusting `trusted` with keys from `keys`
+/// (and, with `TOKENGATE_INTROSPECTION_URL`, introspecting its opaque
+/// tokens — or every token with `TOKENGATE_INTROSPECT_ALL=1`);
 /// with DPoP on, proofs name `public_url` followed by the request's path.
 ///
 /// With `store` (`TOKENGATE_REDIS_URL`), single-use records and revocations
@@ -167,16 +187,38 @@ pub fn validator(
     keys: JwksSource,
     store: Option<RedisStore>,
 ) -> Result<Validator, ConfigError> {
-    let mut builder = Validator::builder().issuer(
-        Issuer::new(&trusted.issuer)
-            .audience(&trusted.audience)
-            .algorithms(config.algorithms)
-            .leeway(config.leeway)
-            .key_source(keys),
-    );
+    let mut issuer = Issuer::new(&trusted.issuer)
+        .audience(&trusted.audience)
+        .algorithms(config.algorithms)
+        .leeway(config.leeway)
+        .key_source(keys);
+    if let Some(introspection) = introspection_source(config)? {
+        issuer = issuer.introspection(introspection);
+        if config.introspection.as_ref().is_some_and(|i| i.all_tokens) {
+            issuer = issuer.introspect(IntrospectionPolicy::AllTokens);
+        }
+    }
+    // Every 401 challenge names the RFC 9728 document (the contract's last section).
+    let metadata_url = format!("{}{METADATA}", public_url.trim_end_matches('/'));
+    let mut builder = Validator::builder().issuer(issuer).resource_metadata(metadata_url);
+    match config.token_cache {
+        Some(0) => builder = builder.token_cache(None),
+        Some(entries) => {
+            builder = builder.token_cache(Some(TokenCache::bounded(entries, DEFAULT_TOKEN_CACHE_BYTES)))
+        }
+        None => {}
+    }
     if config.dpop {
         // Bound tokens need proofs; plain bearer tokens still pass (the contract's DPoP section).
-        builder = builder.dpop(Dpop::new(public_url).window(config.dpop_window));
+        // Proofs take the asymmetric part of the configured allow-list (the
+        // library's default when that part is empty).
+        let proof_algorithms: AlgorithmSet =
+            config.algorithms.iter().filter(|alg| !alg.is_symmetric()).collect();
+        let mut dpop = Dpop::new(public_url).window(config.dpop_window);
+        if !proof_algorithms.is_empty() {
+            dpop = dpop.algorithms(proof_algorithms);
+        }
+        builder = builder.dpop(dpop);
     }
     let builder = match store {
         Some(store) => builder.stores(store),

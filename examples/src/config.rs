@@ -1,5 +1,5 @@
 //! The demo servers' configuration, from `TOKENGATE_*` environment variables
-//! (the table of `shared/CONTRACT.md`).
+//! (the table of `docs/demo-servers.md`).
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -81,6 +81,40 @@ pub struct Config {
     pub dpop_window: Duration,
     /// `TOKENGATE_RESOURCE`; `None`: the audience.
     pub resource: Option<String>,
+    /// `TOKENGATE_TOKEN_CACHE`: how many verified tokens the verified-token
+    /// cache keeps (`Some(0)`: no cache); `None`: the library's default.
+    pub token_cache: Option<u64>,
+    /// `TOKENGATE_INTROSPECTION_URL` and its companions; `None`: opaque
+    /// tokens are `invalid_token`.
+    pub introspection: Option<IntrospectionConfig>,
+}
+
+/// Opaque tokens: where to introspect them (RFC 7662) and how.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IntrospectionConfig {
+    /// `TOKENGATE_INTROSPECTION_URL`.
+    pub url: Url,
+    /// `TOKENGATE_CLIENT_ID`.
+    pub client_id: String,
+    /// `TOKENGATE_CLIENT_SECRET` (`client_secret_basic`); never printed.
+    pub client_secret: String,
+    /// `TOKENGATE_INTROSPECT_ALL=1`: JWTs are introspected too.
+    pub all_tokens: bool,
+    /// `TOKENGATE_INTROSPECTION_CACHE_SECS`: longest reuse of an answer.
+    pub cache: Duration,
+}
+
+impl fmt::Debug for IntrospectionConfig {
+    /// Everything but the secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectionConfig")
+            .field("url", &self.url.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("all_tokens", &self.all_tokens)
+            .field("cache", &self.cache)
+            .finish()
+    }
 }
 
 impl Config {
@@ -187,6 +221,16 @@ impl Config {
             return Err(error("TOKENGATE_DPOP_WINDOW_SECS must be at least 1"));
         }
 
+        let introspection = introspection(&var, insecure_http)?;
+
+        let token_cache = var("TOKENGATE_TOKEN_CACHE")
+            .map(|text| {
+                text.parse::<u64>().map_err(|_| {
+                    error(format!("TOKENGATE_TOKEN_CACHE must be a whole number of tokens, not `{text}`"))
+                })
+            })
+            .transpose()?;
+
         Ok(Config {
             addr,
             trust,
@@ -202,8 +246,47 @@ impl Config {
             public_url,
             dpop_window,
             resource: var("TOKENGATE_RESOURCE"),
+            token_cache,
+            introspection,
         })
     }
+}
+
+/// `TOKENGATE_INTROSPECTION_URL` with `TOKENGATE_CLIENT_ID` and
+/// `TOKENGATE_CLIENT_SECRET` (required with it), `TOKENGATE_INTROSPECT_ALL`
+/// and `TOKENGATE_INTROSPECTION_CACHE_SECS` (meaningless without it, so
+/// refused without it).
+fn introspection(
+    var: &impl Fn(&str) -> Option<String>,
+    insecure_http: bool,
+) -> Result<Option<IntrospectionConfig>, ConfigError> {
+    const COMPANIONS: [&str; 4] = [
+        "TOKENGATE_CLIENT_ID",
+        "TOKENGATE_CLIENT_SECRET",
+        "TOKENGATE_INTROSPECT_ALL",
+        "TOKENGATE_INTROSPECTION_CACHE_SECS",
+    ];
+    let Some(url) = var("TOKENGATE_INTROSPECTION_URL") else {
+        return match COMPANIONS.iter().find(|name| var(name).is_some()) {
+            Some(name) => Err(error(format!("{name} is set but TOKENGATE_INTROSPECTION_URL is not"))),
+            None => Ok(None),
+        };
+    };
+    let url = fetchable_url("TOKENGATE_INTROSPECTION_URL", &url, insecure_http)?;
+    let (Some(client_id), Some(client_secret)) = (var("TOKENGATE_CLIENT_ID"), var("TOKENGATE_CLIENT_SECRET"))
+    else {
+        return Err(error(
+            "TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET are required with TOKENGATE_INTROSPECTION_URL \
+             (the server's own credentials at the introspection endpoint)",
+        ));
+    };
+    Ok(Some(IntrospectionConfig {
+        url,
+        client_id,
+        client_secret,
+        all_tokens: flag(var, "TOKENGATE_INTROSPECT_ALL")?,
+        cache: seconds(var, "TOKENGATE_INTROSPECTION_CACHE_SECS", 30)?,
+    }))
 }
 
 /// `TOKENGATE_REDIS_URL`: one URL, or a comma-separated list of cluster
@@ -357,9 +440,98 @@ mod tests {
             &[("TOKENGATE_REDIS_URL", "rediss://a:1"), ("TOKENGATE_REDIS_CA", "/nonexistent/ca.pem")],
             &[("TOKENGATE_LOG", "info,[[[")],
             &[("TOKENGATE_PUBLIC_URL", "ftp://x")],
+            &[("TOKENGATE_INTROSPECTION_URL", "https://as.example/introspect")],
+            &[("TOKENGATE_CLIENT_ID", "api"), ("TOKENGATE_CLIENT_SECRET", "s")],
         ] {
             let err = parse(vars).unwrap_err().to_string();
             assert!(!err.contains('\n') && err.starts_with("configuration error: "), "{vars:?}: {err}");
         }
+    }
+
+    #[test]
+    fn the_token_cache_size_is_a_count_of_tokens() {
+        assert_eq!(parse(&[]).unwrap().token_cache, None, "the library's default");
+        assert_eq!(parse(&[("TOKENGATE_TOKEN_CACHE", "0")]).unwrap().token_cache, Some(0), "off");
+        assert_eq!(parse(&[("TOKENGATE_TOKEN_CACHE", "50000")]).unwrap().token_cache, Some(50_000));
+        for bad in ["-1", "ten", "1e3"] {
+            let err = parse(&[("TOKENGATE_TOKEN_CACHE", bad)]).unwrap_err().to_string();
+            assert!(err.contains("TOKENGATE_TOKEN_CACHE must be a whole number of tokens"), "{bad}: {err}");
+        }
+    }
+
+    fn with_introspection(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut vars = vec![
+            ("TOKENGATE_INTROSPECTION_URL", "https://as.example/oauth2/introspect"),
+            ("TOKENGATE_CLIENT_ID", "my-api"),
+            ("TOKENGATE_CLIENT_SECRET", "s3cret-value"),
+        ];
+        vars.extend_from_slice(extra);
+        parse(&vars)
+    }
+
+    #[test]
+    fn introspection_is_off_by_default_and_configured_by_its_url() {
+        assert_eq!(parse(&[]).unwrap().introspection, None);
+        let config = with_introspection(&[]).unwrap().introspection.unwrap();
+        assert_eq!(config.url.as_str(), "https://as.example/oauth2/introspect");
+        assert_eq!((config.client_id.as_str(), config.client_secret.as_str()), ("my-api", "s3cret-value"));
+        assert!(!config.all_tokens);
+        assert_eq!(config.cache, Duration::from_secs(30));
+        let config = with_introspection(&[
+            ("TOKENGATE_INTROSPECT_ALL", "1"),
+            ("TOKENGATE_INTROSPECTION_CACHE_SECS", "0"),
+        ])
+        .unwrap()
+        .introspection
+        .unwrap();
+        assert!(config.all_tokens);
+        assert_eq!(config.cache, Duration::ZERO);
+        // The secret is never printed.
+        let debug = format!("{:?}", with_introspection(&[]).unwrap());
+        assert!(!debug.contains("s3cret-value") && debug.contains("my-api"), "{debug}");
+    }
+
+    #[test]
+    fn introspection_errors_are_one_line() {
+        let cases: [(&[(&str, &str)], &str); 8] = [
+            (
+                &[("TOKENGATE_CLIENT_SECRET", "")],
+                "TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET are required",
+            ),
+            (&[("TOKENGATE_CLIENT_ID", " ")], "TOKENGATE_CLIENT_ID and TOKENGATE_CLIENT_SECRET are required"),
+            (&[("TOKENGATE_INTROSPECT_ALL", "yes")], "TOKENGATE_INTROSPECT_ALL must be 1 or 0"),
+            (
+                &[("TOKENGATE_INTROSPECTION_CACHE_SECS", "-5")],
+                "TOKENGATE_INTROSPECTION_CACHE_SECS must be a whole",
+            ),
+            (
+                &[("TOKENGATE_INTROSPECTION_URL", "http://as.example/i")],
+                "TOKENGATE_INTROSPECTION_URL must be an https://",
+            ),
+            (
+                &[("TOKENGATE_INTROSPECTION_URL", "http://as.example/i"), ("TOKENGATE_INSECURE_HTTP", "1")],
+                "loopback hosts only",
+            ),
+            (&[("TOKENGATE_INTROSPECTION_URL", "not a url")], "TOKENGATE_INTROSPECTION_URL is not a URL"),
+            (&[("TOKENGATE_INTROSPECTION_URL", "ftp://as.example/i")], "must be an https:// URL, not ftp://"),
+        ];
+        for (extra, expected) in cases {
+            let err = with_introspection(extra).unwrap_err().to_string();
+            assert!(!err.contains('\n') && err.starts_with("configuration error: "), "{extra:?}: {err}");
+            assert!(err.contains(expected), "{extra:?}: {err}");
+            assert!(!err.contains("s3cret-value"), "{err}");
+        }
+        // Companions without the URL are a mistake, not silently ignored.
+        for name in ["TOKENGATE_CLIENT_ID", "TOKENGATE_INTROSPECT_ALL", "TOKENGATE_INTROSPECTION_CACHE_SECS"]
+        {
+            let err = parse(&[(name, "1")]).unwrap_err().to_string();
+            assert!(err.contains("TOKENGATE_INTROSPECTION_URL is not"), "{name}: {err}");
+        }
+        // Loopback http with TOKENGATE_INSECURE_HTTP=1.
+        let ok = with_introspection(&[
+            ("TOKENGATE_INTROSPECTION_URL", "http://127.0.0.1:9/introspect"),
+            ("TOKENGATE_INSECURE_HTTP", "1"),
+        ]);
+        assert!(ok.is_ok(), "{ok:?}");
     }
 }

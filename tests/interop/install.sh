@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the independent JOSE implementations used by tests/tests/interop.rs
+# and tests/tests/dpop_interop.rs (DPoP proofs, through dpop.py and dpop.mjs)
 # into this directory: PyJWT and jwcrypto into ./.venv (from PyPI, pinned in
 # requirements.txt) and jose and oidc-provider into ./node_modules (from npm, pinned in
 # package-lock.json). Idempotent; safe to run on every CI run.

@@ -1,4 +1,4 @@
-//! `shared/CONTRACT.md` against the axum demo server, run in-process
+//! `docs/demo-servers.md` against the axum demo server, run in-process
 //! through the examples library (configuration → `prepare` → `router` →
 //! `serve`) on 127.0.0.1, with its keys fetched over real HTTP from a
 //! loopback issuer, and driven by a real HTTP client. One test per row of
@@ -81,6 +81,7 @@ async fn start() -> Server {
 
 #[derive(Debug)]
 struct Answer {
+    addr: SocketAddr,
     status: u16,
     headers: reqwest::header::HeaderMap,
     body: String,
@@ -89,6 +90,23 @@ struct Answer {
 impl Answer {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    /// The `WWW-Authenticate` challenge, checked for the contract's
+    /// `resource_metadata` attribute — last on a 401, absent otherwise —
+    /// which is then taken off.
+    fn challenge(&self) -> Option<&str> {
+        let challenge = self.header("www-authenticate")?;
+        let attribute =
+            format!(r#", resource_metadata="http://{}/.well-known/oauth-protected-resource""#, self.addr);
+        if self.status == 401 {
+            Some(
+                challenge.strip_suffix(&attribute).unwrap_or_else(|| panic!("no {attribute} in {challenge}")),
+            )
+        } else {
+            assert!(!challenge.contains("resource_metadata"), "{challenge}");
+            Some(challenge)
+        }
     }
     fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {:?}", self.body))
@@ -105,7 +123,7 @@ impl Server {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        Answer { status, headers, body: response.text().await.unwrap() }
+        Answer { addr: self.addr, status, headers, body: response.text().await.unwrap() }
     }
 
     async fn get(&self, path: &str, token: &str) -> Answer {
@@ -122,7 +140,7 @@ impl Server {
             .unwrap();
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        Answer { status, headers, body: response.text().await.unwrap() }
+        Answer { addr: self.addr, status, headers, body: response.text().await.unwrap() }
     }
 
     async fn wait_for_keys(&self) {
@@ -157,7 +175,7 @@ impl Server {
 fn assert_refusal(answer: &Answer, status: u16, code: &str, description: &str) {
     assert_eq!(answer.status, status, "{answer:?}");
     assert_eq!(
-        answer.header("www-authenticate"),
+        answer.challenge(),
         Some(
             format!(r#"Bearer realm="tokengate", error="{code}", error_description="{description}""#)
                 .as_str()
@@ -251,7 +269,7 @@ async fn route_transfer_is_usable_once() {
     let again = server.send("POST", TRANSFER, &[&format!("Bearer {token}")]).await;
     assert_eq!(again.status, 401);
     assert_eq!(
-        again.header("www-authenticate"),
+        again.challenge(),
         Some(
             r#"Bearer realm="tokengate", error="invalid_token", error_description="the token was already used; this API accepts it only once""#
         )
@@ -265,7 +283,7 @@ async fn route_transfer_is_usable_once() {
     let no_scope = server.token(json!({ "jti": "no-scope" }));
     let answer = server.send("POST", TRANSFER, &[&format!("Bearer {no_scope}")]).await;
     assert_eq!(answer.status, 403);
-    assert!(answer.header("www-authenticate").unwrap().ends_with(r#"scope="transfer""#));
+    assert!(answer.challenge().unwrap().ends_with(r#"scope="transfer""#));
 }
 
 #[tokio::test]
@@ -327,6 +345,35 @@ async fn route_revoke_by_subject_spares_tokens_issued_after_the_cutoff() {
     assert_eq!(server.get(ME, &after).await.status, 200, "issued after the revocation");
 }
 
+/// `TOKENGATE_TOKEN_CACHE`: `0` turns the verified-token cache off; a cached
+/// token is refused once revoked, exactly as an uncached one.
+#[tokio::test]
+async fn token_cache_size_from_the_environment() {
+    for (setting, cached) in [(None, true), (Some("0"), false), (Some("100"), true)] {
+        let extra: Vec<(&str, &str)> = setting.map(|n| ("TOKENGATE_TOKEN_CACHE", n)).into_iter().collect();
+        let server = start_with(&extra, Jwks::Discovery).await;
+        server.wait_for_keys().await;
+        let cache = server._prepared.validator.token_cache();
+        assert_eq!(cache.is_some(), cached, "{setting:?}");
+        let token = server.token(json!({ "sub": "carol", "jti": "c-1" }));
+        for _ in 0..3 {
+            assert_eq!(server.get(ME, &token).await.status, 200, "{setting:?}");
+        }
+        if let Some(cache) = cache {
+            assert!(cache.entry_count() >= 1, "{setting:?}: the token is cached");
+        }
+        let admin = server.idp.admin_token();
+        let revoke = server.post_json(REVOKE, &admin, json!({ "jti": "c-1" })).await;
+        assert_eq!(revoke.status, 200, "{revoke:?}");
+        let refused = server.get(ME, &token).await;
+        assert_eq!(
+            (refused.status, refused.json()["error"].as_str()),
+            (401, Some("invalid_token")),
+            "{setting:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- refusals
 
 #[tokio::test]
@@ -341,7 +388,7 @@ async fn refusal_no_token_or_another_scheme() {
     ] {
         let answer = server.send("GET", path, authorization).await;
         assert_eq!(answer.status, 401, "{path} {authorization:?}");
-        assert_eq!(answer.header("www-authenticate"), Some(r#"Bearer realm="tokengate""#));
+        assert_eq!(answer.challenge(), Some(r#"Bearer realm="tokengate""#));
         assert_eq!(answer.body, "", "an empty body");
     }
 }
@@ -351,12 +398,8 @@ async fn refusal_malformed_request() {
     let server = start().await;
     let token = server.idp.valid_token();
     let cases: [(&str, Vec<String>, &str); 5] = [
-        (ME, vec!["Bearer".into()], "the Authorization header uses the Bearer scheme but carries no token"),
-        (
-            ME,
-            vec!["Bearer    ".into()],
-            "the Authorization header uses the Bearer scheme but carries no token",
-        ),
+        (ME, vec!["Bearer".into()], "the request names a token but the token is empty"),
+        (ME, vec!["Bearer    ".into()], "the request names a token but the token is empty"),
         (
             ME,
             vec!["Bearer a,b".into()],
@@ -388,7 +431,7 @@ async fn refusal_malformed_request() {
         .unwrap();
     let status = answer.status().as_u16();
     let headers = answer.headers().clone();
-    let answer = Answer { status, headers, body: answer.text().await.unwrap() };
+    let answer = Answer { addr: server.addr, status, headers, body: answer.text().await.unwrap() };
     assert_refusal(
         &answer,
         400,
@@ -474,7 +517,7 @@ async fn refusal_insufficient_scope() {
         assert_eq!(answer.status, 403);
         let description = "the token lacks the scope this resource requires (admin)";
         assert_eq!(
-            answer.header("www-authenticate"),
+            answer.challenge(),
             Some(
                 format!(
                     r#"Bearer realm="tokengate", error="insufficient_scope", error_description="{description}", scope="admin""#
@@ -492,10 +535,7 @@ async fn refusal_keys_unavailable() {
     for path in [ME, ADMIN] {
         let answer = server.get(path, &server.idp.admin_token()).await;
         assert_eq!(answer.status, 503, "{answer:?}");
-        assert_eq!(
-            answer.header("www-authenticate"),
-            Some(r#"Bearer realm="tokengate", error="temporarily_unavailable""#)
-        );
+        assert_eq!(answer.challenge(), Some(r#"Bearer realm="tokengate", error="temporarily_unavailable""#));
         let retry_after: u64 = answer.header("retry-after").expect("Retry-After").parse().unwrap();
         assert!(retry_after >= 1);
         assert_eq!(answer.header("content-type"), Some("application/json"));

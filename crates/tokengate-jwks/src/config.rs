@@ -8,7 +8,9 @@ use std::time::Duration;
 use tokengate_core::Clock;
 use url::{Host, Url};
 
+use crate::discovery::MetadataUrls;
 use crate::error::JwksBuildError;
+use crate::transport::Transport;
 
 /// Where the key set is found.
 #[derive(Clone, Debug)]
@@ -52,6 +54,16 @@ impl Config {
         }
     }
 
+    /// The HTTP client with the transport rules it applies.
+    pub(crate) fn transport(&self) -> Transport {
+        Transport::new(
+            self.client.clone(),
+            self.allow_http_loopback,
+            self.request_timeout,
+            self.max_response_bytes,
+        )
+    }
+
     /// The retry delay after `failures` consecutive failures.
     pub(crate) fn backoff(&self, failures: u32) -> u64 {
         let doublings = failures.saturating_sub(1).min(63);
@@ -66,8 +78,8 @@ pub(crate) fn secs(duration: Duration) -> u64 {
 
 /// The default HTTP client: this `user_agent`, the timeout, and a redirect
 /// policy that follows at most `max_redirects` hops, each obeying the
-/// transport rules.
-pub(crate) fn default_client(
+/// transport rules ([`check_transport`]).
+pub fn default_client(
     user_agent: &'static str,
     timeout: Duration,
     max_redirects: usize,
@@ -103,16 +115,17 @@ impl std::fmt::Display for RedirectRefused {
 
 impl std::error::Error for RedirectRefused {}
 
-/// Parses a URL and applies the transport rules.
-pub(crate) fn parse_url(text: &str, allow_http_loopback: bool) -> Result<Url, JwksBuildError> {
+/// Parses a URL and applies the transport rules ([`check_transport`]).
+pub fn parse_url(text: &str, allow_http_loopback: bool) -> Result<Url, JwksBuildError> {
     let url =
         Url::parse(text).map_err(|source| JwksBuildError::InvalidUrl { url: text.to_owned(), source })?;
     check_transport(&url, allow_http_loopback)?;
     Ok(url)
 }
 
-/// `https://` always; `http://` only for loopback hosts, and only when allowed.
-pub(crate) fn check_transport(url: &Url, allow_http_loopback: bool) -> Result<(), JwksBuildError> {
+/// `https://` always; `http://` only for loopback hosts, and only when
+/// allowed; never a user name or password in the URL (it would be logged).
+pub fn check_transport(url: &Url, allow_http_loopback: bool) -> Result<(), JwksBuildError> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(JwksBuildError::CredentialsInUrl { host: url.host_str().unwrap_or_default().to_owned() });
     }
@@ -137,20 +150,9 @@ fn is_loopback(url: &Url) -> bool {
 /// The discovery target for `issuer`: the issuer checked, and its two
 /// metadata URLs.
 pub(crate) fn discovery_target(issuer: &str, allow_http_loopback: bool) -> Result<Target, JwksBuildError> {
-    let invalid = |reason| JwksBuildError::InvalidIssuer { issuer: issuer.to_owned(), reason };
-    let url = parse_url(issuer, allow_http_loopback)?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("an issuer identifier has no query or fragment (RFC 8414 §2)"));
-    }
-    // OpenID Connect Discovery §4: remove a terminating "/", append the suffix.
-    let openid = format!("{}/.well-known/openid-configuration", issuer.strip_suffix('/').unwrap_or(issuer));
-    let openid_configuration = parse_url(&openid, allow_http_loopback)?;
-    // RFC 8414 §3.1: insert the well-known segment between host and path,
-    // after removing a terminating "/" from the path.
-    let mut oauth_authorization_server = url.clone();
-    let path = url.path().strip_suffix('/').unwrap_or(url.path());
-    oauth_authorization_server.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
-    Ok(Target::Discover { issuer: issuer.to_owned(), openid_configuration, oauth_authorization_server })
+    let (issuer, openid_configuration, oauth_authorization_server) =
+        MetadataUrls::for_issuer(issuer, allow_http_loopback)?.into_parts();
+    Ok(Target::Discover { issuer, openid_configuration, oauth_authorization_server })
 }
 
 #[cfg(test)]

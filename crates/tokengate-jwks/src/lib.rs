@@ -62,19 +62,26 @@
 //!   [`JwksBuildError`], whose `Debug` output (what `?` in `main` prints)
 //!   says how to fix it.
 //!
+//! The transport rules and discovery are public ([`transport`],
+//! [`discovery`]) so that `tokengate-introspect` talks to the same
+//! authorization server under exactly the same rules.
+//!
 //! See `docs/jwks.md` in the repository for the full guide.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 // The modules depend on each other without cycles:
 // builder → {config, source}; source → {config, refresh};
-// refresh → {config, fetch}; fetch → config; error is used by all.
+// refresh → {config, fetch}; fetch → {config, discovery, transport};
+// discovery → transport → config; error is used by all.
 mod builder;
 mod config;
+pub mod discovery;
 mod error;
 mod fetch;
 mod refresh;
 mod source;
+pub mod transport;
 
 pub use builder::{
     DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX, DEFAULT_COOLDOWN, DEFAULT_MAX_REDIRECTS,

@@ -2,6 +2,7 @@
 //! loopback issuer, and a client that sends both the same requests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod introspection;
 pub mod oidc;
 
 use std::collections::BTreeMap;
@@ -77,6 +78,14 @@ impl Request {
     pub fn bearer(self, token: &str) -> Self {
         self.header("authorization", format!("Bearer {token}"))
     }
+    /// `Authorization: DPoP <token>` and one `DPoP: <proof>` header (RFC 9449 §7.1).
+    pub fn dpop(self, token: &str, proof: &str) -> Self {
+        self.header("authorization", format!("DPoP {token}")).proof(proof)
+    }
+    /// One more `DPoP` header (call twice for two).
+    pub fn proof(self, proof: &str) -> Self {
+        self.header("dpop", proof)
+    }
     pub fn json(self, body: Value) -> Self {
         Request { body: Some(body.to_string()), ..self.header("content-type", "application/json") }
     }
@@ -101,10 +110,33 @@ pub async fn wait_until_listening(addr: SocketAddr, timeout: Duration) {
 #[derive(Debug, PartialEq)]
 pub struct Answer {
     pub status: u16,
+    /// The `Bearer` challenge's attributes (the first `WWW-Authenticate`
+    /// line that is not a `DPoP` one).
     pub challenge: Option<BTreeMap<String, String>>,
+    /// The `DPoP` challenge's attributes (RFC 9449 §7.1), when one was sent.
+    pub dpop_challenge: Option<BTreeMap<String, String>>,
+    /// The scheme of every `WWW-Authenticate` line, in order (`["Bearer", "DPoP"]`).
+    pub schemes: Vec<String>,
+    /// The `resource_metadata` of a 401's challenges (taken out of
+    /// `challenge` and `dpop_challenge`), the server's own address written
+    /// `{self}`: `{self}/.well-known/oauth-protected-resource` by default.
+    pub resource_metadata: Option<String>,
+    /// The `DPoP-Nonce` header (RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
     pub retry_after: Option<String>,
     pub content_type: Option<String>,
     pub body: Value,
+}
+
+impl Answer {
+    /// The challenge of `scheme` (`"Bearer"` or `"DPoP"`).
+    pub fn challenge_of(&self, scheme: &str) -> Option<&BTreeMap<String, String>> {
+        if scheme.eq_ignore_ascii_case("dpop") {
+            self.dpop_challenge.as_ref()
+        } else {
+            self.challenge.as_ref()
+        }
+    }
 }
 
 /// `Bearer realm="x", error="y"` → {scheme: Bearer, realm: x, error: y}.
@@ -132,12 +164,53 @@ pub async fn send(addr: SocketAddr, request: &Request) -> Answer {
     }
     let response = builder.send().await.unwrap();
     let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
-    let challenge = header("www-authenticate").map(|c| attributes(&c));
-    let (retry_after, content_type) = (header("retry-after"), header("content-type"));
     let status = response.status().as_u16();
+    let mut lines: Vec<BTreeMap<String, String>> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|line| attributes(line.to_str().unwrap()))
+        .collect();
+    let resource_metadata = take_resource_metadata(addr, status, &mut lines);
+    let is_dpop = |line: &&BTreeMap<String, String>| line["scheme"].eq_ignore_ascii_case("dpop");
+    let challenge = lines.iter().find(|line| !is_dpop(line)).cloned();
+    let dpop_challenge = lines.iter().find(is_dpop).cloned();
+    let schemes = lines.iter().map(|line| line["scheme"].clone()).collect();
+    let (retry_after, content_type) = (header("retry-after"), header("content-type"));
+    let dpop_nonce = header("dpop-nonce");
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Answer { status, challenge, retry_after, content_type, body }
+    Answer {
+        status,
+        challenge,
+        dpop_challenge,
+        schemes,
+        resource_metadata,
+        dpop_nonce,
+        retry_after,
+        content_type,
+        body,
+    }
+}
+
+/// RFC 9728 §5.1's `resource_metadata`, checked on every answer: never
+/// outside a 401, and the same URL on every challenge line of one. The
+/// attribute is taken out of `lines` (so that tests compare the rest) and
+/// returned with the server's own `http://ADDR` written `{self}`, so that
+/// two servers on two ports compare equal.
+fn take_resource_metadata(
+    addr: SocketAddr,
+    status: u16,
+    lines: &mut [BTreeMap<String, String>],
+) -> Option<String> {
+    let urls: Vec<Option<String>> = lines.iter_mut().map(|line| line.remove("resource_metadata")).collect();
+    if status != 401 {
+        assert!(urls.iter().all(Option::is_none), "resource_metadata outside a 401: {urls:?}");
+        return None;
+    }
+    let first = urls.first()?.clone();
+    assert!(urls.iter().all(|url| *url == first), "one URL on every challenge line: {urls:?}");
+    first.map(|url| url.replace(&format!("http://{addr}"), "{self}"))
 }
 
 impl Servers {
@@ -203,6 +276,12 @@ impl ServersFor {
         let axum = send(self.axum, &request).await;
         let actix = send(self.actix, &request).await;
         assert_eq!(axum, actix, "{label}: axum (left) and actix (right) differ");
+        // The demos' contract: every 401 challenge names the metadata document.
+        if axum.status == 401 {
+            let url =
+                axum.resource_metadata.as_deref().unwrap_or_else(|| panic!("{label}: no resource_metadata"));
+            assert!(url.ends_with("/.well-known/oauth-protected-resource"), "{label}: {url}");
+        }
         axum
     }
 
