@@ -2,7 +2,9 @@
 //! (`TOKENGATE_REDIS_URL`). A single-use token spent on one is refused on
 //! the other; a revocation made through one holds on the other; Redis down
 //! means 503 on every protected route (never a pass); Redis back means
-//! service again, without restarting either server.
+//! service again, without restarting either server. With DPoP on, a proof
+//! accepted by one instance is refused by the other: the fleet shares the
+//! record of used proofs as it shares single-use records.
 
 mod support;
 
@@ -13,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::{Request, send, start};
+use tokengate::Algorithm;
+use tokengate_testkit::SigningKey;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_single_use_and_revocation_through_redis() {
@@ -57,4 +61,62 @@ async fn two_servers_share_single_use_and_revocation_through_redis() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// DPoP across a fleet: both demos on one Redis, one public URL. A proof
+/// accepted by one instance is `invalid_dpop_proof` ("already used") on the
+/// other, on its `DPoP` challenge; a fresh proof is accepted there; a
+/// bound single-use token spent on one is refused on the other, however
+/// fresh its proof.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dpop_proof_is_accepted_once_across_the_fleet() {
+    const PUBLIC: &str = "https://api.example.test";
+    let redis = redis_server::RedisServer::start();
+    let s = start(&[
+        ("TOKENGATE_REDIS_URL", redis.url()),
+        ("TOKENGATE_DPOP", "1".into()),
+        ("TOKENGATE_PUBLIC_URL", PUBLIC.into()),
+    ])
+    .await;
+    let client = SigningKey::generate(Algorithm::ES256);
+    let token = s.token(json!({ "jti": "fleet-dpop", "cnf": { "jkt": client.jwk_thumbprint().unwrap() } }));
+    let proof = |method: &str, path: &str, token: &str| {
+        client.dpop_proof(method, &format!("{PUBLIC}{path}")).access_token(token).sign()
+    };
+
+    let once = proof("GET", "/me", &token);
+    let on_axum = send(s.axum, &Request::get("/me").dpop(&token, &once)).await;
+    assert_eq!(on_axum.status, 200, "{on_axum:?}");
+    for (first, second) in [(s.axum, s.actix), (s.actix, s.axum)] {
+        let once = proof("GET", "/me", &token);
+        assert_eq!(send(first, &Request::get("/me").dpop(&token, &once)).await.status, 200);
+        let again = send(second, &Request::get("/me").dpop(&token, &once)).await;
+        assert_eq!(again.status, 401, "used on {first}, replayed on {second}: {again:?}");
+        assert_eq!(again.body["error"], "invalid_dpop_proof", "{again:?}");
+        assert_eq!(
+            again.body["error_description"],
+            "the DPoP proof was already used; make a new proof for each request",
+            "{again:?}"
+        );
+        let dpop = again.dpop_challenge.as_ref().expect("a DPoP challenge");
+        assert_eq!(dpop["error"], "invalid_dpop_proof", "{again:?}");
+        assert!(!again.challenge.as_ref().unwrap().contains_key("error"), "{again:?}");
+        let fresh = proof("GET", "/me", &token);
+        assert_eq!(send(second, &Request::get("/me").dpop(&token, &fresh)).await.status, 200);
+    }
+    let replayed = send(s.actix, &Request::get("/me").dpop(&token, &once)).await;
+    assert_eq!(replayed.body["error"], "invalid_dpop_proof", "{replayed:?}");
+
+    let transfer = s.token(json!({
+        "scope": "transfer", "jti": "fleet-dpop-transfer", "cnf": { "jkt": client.jwk_thumbprint().unwrap() }
+    }));
+    let post = |addr| {
+        let request = Request::post("/transfer").dpop(&transfer, &proof("POST", "/transfer", &transfer));
+        async move { send(addr, &request).await }
+    };
+    assert_eq!(post(s.actix).await.status, 200);
+    let spent = post(s.axum).await;
+    assert_eq!(spent.status, 401, "{spent:?}");
+    assert_eq!(spent.body["error_description"], "the token was already used; this API accepts it only once");
+    assert_eq!(spent.dpop_challenge.as_ref().unwrap()["error"], "invalid_token", "{spent:?}");
 }

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use serde_json::json;
+use tokengate::dpop::Dpop;
 use tokengate::jwks::JwksSource;
-use tokengate::{Algorithm, Error, Issuer, StandardClaims, Validator};
+use tokengate::{Algorithm, Error, Issuer, Presentation, StandardClaims, Validator};
 use tokengate_testkit::{Failure, MockIssuer, SigningKey};
 
 fn validator_for(idp: &MockIssuer) -> Validator {
@@ -45,8 +46,21 @@ async fn a_mock_issuer_stands_in_for_a_real_provider() {
     assert_eq!(check(&validator, &idp.wrong_key_token()).await, Err(Error::InvalidSignature));
     let client = SigningKey::generate(Algorithm::ES256);
     let bound = idp.bound_token(&client, json!({}));
-    let claims = validator.validate_token::<serde_json::Value>(&bound).await.unwrap();
-    assert_eq!(claims.claims()["cnf"]["jkt"], client.jwk_thumbprint().unwrap());
+    // Bound to the client's key: never good as a bearer token, good with its proof.
+    assert_eq!(check(&validator, &bound).await, Err(Error::BoundTokenAsBearer));
+    let with_dpop = Validator::builder()
+        .issuer(Issuer::new(idp.issuer()).audience(idp.audience()).algorithms([Algorithm::ES256]).key_source(
+            JwksSource::discover(idp.issuer()).allow_http_loopback(true).build().expect("a valid source"),
+        ))
+        .dpop(Dpop::new("https://api.example.com"))
+        .build()
+        .expect("a valid validator");
+    let proof = client.dpop_proof("GET", "https://api.example.com/me").access_token(&bound).sign();
+    let verified = with_dpop
+        .validate_presentation::<StandardClaims>(&Presentation::dpop(&bound, &proof, "GET", "/me"))
+        .await
+        .expect("the bound token with its proof");
+    assert_eq!(verified.dpop_thumbprint(), client.jwk_thumbprint().as_deref());
 
     // A rotation: the new key's tokens are accepted once the set is fetched again.
     let old = idp.valid_token();

@@ -41,8 +41,9 @@ impl fmt::Display for Part {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestProblem {
-    /// `Authorization: Bearer` with nothing after the scheme.
-    #[error("the Authorization header uses the Bearer scheme but carries no token")]
+    /// `Authorization: Bearer` (or `DPoP`) with nothing after the scheme, or
+    /// an empty `access_token` parameter.
+    #[error("the request names a token but the token is empty")]
     EmptyToken,
     /// The token contains characters outside RFC 6750's `b64token` syntax.
     #[error("the bearer token contains characters outside the RFC 6750 b64token syntax")]

@@ -342,9 +342,14 @@ impl DpopProof<'_> {
         self
     }
 
-    /// Sets (or, with `null`, removes) header members.
+    /// Sets (or, with `null`, removes) header members, the defaults
+    /// (`typ`, `alg`, `jwk`) included.
     pub fn header(mut self, changes: Value) -> Self {
-        merge(&mut self.header, changes);
+        // Kept as changes, nulls included, and applied over the defaults in
+        // `sign`: a null here must still remove a default there.
+        if let (Some(pending), Value::Object(changes)) = (self.header.as_object_mut(), changes) {
+            pending.extend(changes);
+        }
         self
     }
 

@@ -54,7 +54,7 @@ async fn every_refusal_class_is_answered_by_the_layer() {
         &fetch(addr, "/", Some("Bearer")).await,
         400,
         "invalid_request",
-        "the Authorization header uses the Bearer scheme but carries no token",
+        "the request names a token but the token is empty",
     );
     assert_refused(
         &fetch(addr, "/", Some(&bearer(&fx.expired()))).await,

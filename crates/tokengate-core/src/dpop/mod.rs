@@ -40,7 +40,8 @@ pub const DEFAULT_PROOF_WINDOW: Duration = Duration::from_secs(60);
 /// Whether tokens must, may or need not be sender-constrained.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum DpopPolicy {
-    /// DPoP is not used: the `DPoP` scheme is refused, `cnf.jkt` ignored.
+    /// DPoP is not used: the `DPoP` scheme is refused, and so is a bound
+    /// token (it is never good without its proof, RFC 9449 §7.2).
     Off,
     /// Bound tokens (with `cnf.jkt`) need a proof under the `DPoP` scheme
     /// and are refused as `Bearer`; unbound tokens still pass as `Bearer`.
@@ -222,9 +223,10 @@ impl Dpop {
         now: u64,
     ) -> Result<Option<CheckedProof>, Error> {
         match (presented.scheme, policy) {
+            // A bound token is never good without its proof, whatever the policy.
+            (Scheme::Bearer, _) if bound_to.is_some() => Err(Error::BoundTokenAsBearer),
             (Scheme::Dpop, DpopPolicy::Off) => Err(Error::DpopNotAccepted),
             (Scheme::Bearer, DpopPolicy::Off) => Ok(None),
-            (Scheme::Bearer, _) if bound_to.is_some() => Err(Error::BoundTokenAsBearer),
             (Scheme::Bearer, DpopPolicy::Required) => Err(Error::DpopRequired),
             (Scheme::Bearer, DpopPolicy::Allowed) => Ok(None),
             (Scheme::Dpop, _) => {

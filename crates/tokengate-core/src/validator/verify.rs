@@ -20,7 +20,7 @@ use crate::keys::{KeySet, KeySource, RefreshReason};
 use crate::observe;
 use crate::parse::claims::RawClaims;
 use crate::parse::jws;
-use crate::request::Presented;
+use crate::request::{Presented, Scheme};
 use crate::store::{TokenRef, TokenUse, UseOutcome, spend};
 use crate::verified::{Presentation, TokenFacts, Verified};
 
@@ -83,6 +83,10 @@ impl Validator {
         C: DeserializeOwned + Send + Sync + 'static,
     {
         let inner = &*self.inner;
+        if inner.dpop.is_none() && presented.scheme == Scheme::Dpop {
+            // Refused before any signature work: this validator takes no proofs.
+            return Err(Error::DpopNotAccepted);
+        }
         let (issuer, facts, claims) = self.claims_of::<C>(presented.token).await?;
         let now = inner.clock.now();
         let proof = match &inner.dpop {
@@ -90,6 +94,9 @@ impl Validator {
                 let policy = presented.policy.or(issuer.dpop()).unwrap_or(dpop.default_policy());
                 dpop.bind(policy, &presented, facts.bound_to.as_deref(), now)?
             }
+            // Without DPoP a bound token cannot show its proof, so it is not
+            // good here (RFC 9449 §7.2: never downgraded to a bearer token).
+            None if facts.bound_to.is_some() => return Err(Error::BoundTokenAsBearer),
             None => None,
         };
 
