@@ -6,8 +6,9 @@
 
 use std::any::{Any, TypeId};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
+use crate::issuer::TrustedIssuer;
 use crate::keys::KeySet;
 use crate::verified::TokenFacts;
 
@@ -44,8 +45,8 @@ pub struct TokenCache {
 
 /// One verified token.
 pub(crate) struct Entry {
-    /// The issuer (index in the validator's list) whose rules accepted it.
-    pub(crate) issuer: usize,
+    /// The issuer whose rules accepted it.
+    pub(crate) issuer: Held,
     /// The key set that verified it.
     pub(crate) keys: Arc<KeySet>,
     pub(crate) facts: Arc<TokenFacts>,
@@ -55,6 +56,13 @@ pub(crate) struct Entry {
     /// The first second at which the token is refused on time alone
     /// (`exp` + leeway, or the maximum age).
     pub(crate) refused_from: u64,
+}
+
+/// The issuer of a cached token: listed (its index), or a tenant, held
+/// weakly so that an evicted tenant's entries are not used.
+pub(crate) enum Held {
+    Listed(usize),
+    Tenant(Weak<TrustedIssuer>),
 }
 
 impl TokenCache {

@@ -35,6 +35,7 @@
 //! | `refusal` | how a refusal becomes HTTP ([`Refusal`], [`Challenge`]) |
 //! | [`introspection`] | opaque tokens (RFC 7662): what an introspection source answers |
 //! | [`dpop`] | sender-constrained tokens (RFC 9449): the proof, its key, its replay |
+//! | [`tenants`] | issuers trusted by a rule and resolved on demand (multi-tenant APIs) |
 //! | [`metadata`] | the RFC 9728 document that tells clients how to get a token |
 //! | [`adapter`] | the one policy every framework adapter shares |
 //!
@@ -59,6 +60,7 @@ mod refusal;
 mod request;
 mod scopes;
 pub mod store;
+pub mod tenants;
 mod validator;
 mod verified;
 

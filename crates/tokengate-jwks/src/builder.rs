@@ -1,9 +1,10 @@
 //! [`JwksBuilder`]: the settings of a [`JwksSource`], turned into a checked
 //! [`Config`] once, at build time.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use tokengate_core::keys::KeySource;
 use tokengate_core::{Clock, SystemClock};
 
 use crate::config::{self, Config, Target};
@@ -111,6 +112,58 @@ impl JwksSource {
     /// rules as every other URL (`https://`, or loopback `http://` when allowed).
     pub fn discover(issuer: &str) -> JwksBuilder {
         JwksBuilder::new(Requested::Discover { issuer: issuer.to_owned() })
+    }
+}
+
+impl JwksSource {
+    /// Key sources for multi-tenant issuers
+    /// ([`Tenants`](tokengate_core::tenants::Tenants)): each tenant's keys by
+    /// discovery from its `iss`, with `configure` applied to every tenant's
+    /// builder. Unless `configure` gives an HTTP client, the tenants share
+    /// one (one connection pool and one set of root certificates, however
+    /// many tenants).
+    ///
+    /// ```no_run
+    /// use tokengate_core::tenants::Tenants;
+    /// use tokengate_core::{Algorithm, Issuer};
+    /// use tokengate_jwks::JwksSource;
+    /// use std::time::Duration;
+    ///
+    /// let tenants = Tenants::new(
+    ///     Tenants::pattern("https://login.microsoftonline.com/{}/v2.0"),
+    ///     Issuer::any_issuer().audience("api://orders").algorithms([Algorithm::RS256]),
+    ///     JwksSource::discover_per_tenant(|builder| builder.request_timeout(Duration::from_secs(3))),
+    /// );
+    /// # let _ = tenants;
+    /// ```
+    pub fn discover_per_tenant<F>(
+        configure: F,
+    ) -> impl Fn(&str) -> Result<Arc<dyn KeySource>, String> + Send + Sync + 'static
+    where
+        F: Fn(JwksBuilder) -> JwksBuilder + Send + Sync + 'static,
+    {
+        let shared_client = OnceLock::new();
+        move |iss: &str| {
+            let mut builder = configure(JwksSource::discover(iss));
+            if builder.client.is_none() {
+                let client = match shared_client.get() {
+                    Some(client) => client,
+                    None => {
+                        let client = config::default_client(
+                            USER_AGENT,
+                            builder.request_timeout,
+                            builder.max_redirects,
+                            builder.allow_http_loopback,
+                        )
+                        .map_err(|error| error.to_string())?;
+                        shared_client.get_or_init(|| client)
+                    }
+                };
+                builder.client = Some(reqwest::Client::clone(client));
+            }
+            let source = builder.build().map_err(|error| error.to_string())?;
+            Ok(Arc::new(source) as Arc<dyn KeySource>)
+        }
     }
 }
 

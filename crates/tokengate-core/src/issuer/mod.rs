@@ -329,6 +329,12 @@ impl Issuer {
         self
     }
 
+    /// The same rules for another issuer name (a tenant made from a template).
+    pub(crate) fn renamed(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
     /// The trusted `iss`, or `None` for [`Issuer::any_issuer`].
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()

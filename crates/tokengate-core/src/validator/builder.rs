@@ -15,6 +15,7 @@ use crate::parse::jws::DEFAULT_MAX_TOKEN_BYTES;
 use crate::refusal::Challenge;
 use crate::request::TokenLocations;
 use crate::store::{MemoryReplayStore, MemoryRevocationStore, ReplayStore, RevocationStore};
+use crate::tenants::{TenantResolver, Tenants};
 
 /// The smallest and largest token-size limits [`ValidatorBuilder::max_token_bytes`] accepts.
 pub const TOKEN_SIZE_LIMITS: std::ops::RangeInclusive<usize> = 256..=1024 * 1024;
@@ -33,6 +34,7 @@ pub struct ValidatorBuilder {
     revocations: Option<Arc<dyn RevocationStore>>,
     dpop: Option<Dpop>,
     cache: Option<TokenCache>,
+    tenants: Option<Tenants>,
 }
 
 impl Default for ValidatorBuilder {
@@ -50,6 +52,7 @@ impl Default for ValidatorBuilder {
             revocations: None,
             dpop: None,
             cache: Some(TokenCache::new()),
+            tenants: None,
         }
     }
 }
@@ -159,15 +162,29 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Also trusts issuers by a rule, resolved when their first token
+    /// arrives (multi-tenant APIs); see [`Tenants`]. Listed issuers are
+    /// matched first.
+    pub fn tenants(mut self, tenants: Tenants) -> Self {
+        self.tenants = Some(tenants);
+        self
+    }
+
     /// Checks the configuration and builds the validator.
     pub fn build(self) -> Result<Validator, BuildError> {
-        if self.issuers.is_empty() {
+        if self.issuers.is_empty() && self.tenants.is_none() {
             return Err(BuildError::NoIssuer);
         }
         if !TOKEN_SIZE_LIMITS.contains(&self.max_token_bytes) {
             return Err(BuildError::TokenSizeLimit);
         }
-        let issuers = resolve(self.issuers)?;
+        let mut issuers = resolve(self.issuers)?;
+        if let Some(tenants) = self.tenants {
+            if issuers.list.iter().any(|issuer| issuer.name().is_none()) {
+                return Err(BuildError::AnyIssuerNotAlone);
+            }
+            issuers.tenants = Some(TenantResolver::new(tenants)?);
+        }
         let dpop = self.dpop.map(Dpop::checked).transpose().map_err(BuildError::InvalidDpop)?;
         let challenge = match &dpop {
             Some(dpop) => self.challenge.dpop(dpop.algs()),
@@ -221,5 +238,5 @@ fn resolve(configured: Vec<Issuer>) -> Result<Issuers, BuildError> {
     if introspecting.next().is_some() {
         return Err(BuildError::SeveralIntrospectingIssuers);
     }
-    Ok(Issuers { list, by_name, introspecting: first })
+    Ok(Issuers { list, by_name, introspecting: first, tenants: None })
 }

@@ -25,6 +25,7 @@ use crate::keys::RefreshReason;
 use crate::refusal::{Challenge, Refusal};
 use crate::request::{Presentation, Presented, RequestParts, Scheme, TokenLocations, extract_token};
 use crate::store::{ReplayStore, RevocationStore, SingleUse, check_lifetime, spend};
+use crate::tenants::TenantResolver;
 use crate::verified::{TokenFacts, Verified};
 
 /// Decides whether a request's bearer token is good for this API.
@@ -75,6 +76,25 @@ pub(super) struct Issuers {
     by_name: HashMap<String, usize>,
     /// The issuer that introspects opaque tokens, if any.
     introspecting: Option<usize>,
+    /// Issuers trusted by a rule, resolved on demand.
+    tenants: Option<TenantResolver>,
+}
+
+/// The issuer a token resolved to: one of the validator's list, or a tenant
+/// resolved on demand.
+pub(super) enum IssuerRef<'a> {
+    Listed(usize, &'a TrustedIssuer),
+    Tenant(Arc<TrustedIssuer>),
+}
+
+impl std::ops::Deref for IssuerRef<'_> {
+    type Target = TrustedIssuer;
+    fn deref(&self) -> &TrustedIssuer {
+        match self {
+            IssuerRef::Listed(_, issuer) => issuer,
+            IssuerRef::Tenant(issuer) => issuer,
+        }
+    }
 }
 
 impl Issuers {
@@ -89,8 +109,8 @@ impl Issuers {
 
     /// The issuer whose opaque tokens are introspected (the only one with an
     /// introspection source; the builder allows one).
-    fn introspecting(&self) -> Option<&TrustedIssuer> {
-        self.introspecting.map(|index| &self.list[index])
+    fn introspecting(&self) -> Option<(usize, &TrustedIssuer)> {
+        self.introspecting.map(|index| (index, &self.list[index]))
     }
 
     /// The issuer trusted under exactly this name.
@@ -106,14 +126,20 @@ impl Issuers {
         }
     }
 
-    /// The issuer whose rules apply to a token with this `iss`, and its index.
-    fn for_token(&self, iss: Option<&str>) -> Result<(usize, &TrustedIssuer), Error> {
+    /// The issuer whose rules apply to a token with this `iss`: listed, or a
+    /// tenant admitted now.
+    fn for_token(&self, iss: Option<&str>, now: u64) -> Result<IssuerRef<'_>, Error> {
         if let Some(any) = self.any() {
-            return Ok((0, any));
+            return Ok(IssuerRef::Listed(0, any));
         }
         let iss = iss.ok_or(Error::MissingClaim(Cow::Borrowed("iss")))?;
-        let index = *self.by_name.get(iss).ok_or(Error::UntrustedIssuer)?;
-        Ok((index, &self.list[index]))
+        if let Some(&index) = self.by_name.get(iss) {
+            return Ok(IssuerRef::Listed(index, &self.list[index]));
+        }
+        match &self.tenants {
+            Some(tenants) => tenants.resolve(iss, now).map(IssuerRef::Tenant),
+            None => Err(Error::UntrustedIssuer),
+        }
     }
 }
 
@@ -227,8 +253,8 @@ impl Validator {
     /// The route-level single use of a verified token.
     async fn spend(&self, facts: &TokenFacts, already_spent: bool, policy: &SingleUse) -> Result<(), Error> {
         let inner = &*self.inner;
-        let (_, issuer) = inner.issuers.for_token(facts.issuer.as_deref())?;
         let now = inner.clock.now();
+        let issuer = inner.issuers.for_token(facts.issuer.as_deref(), now)?;
         if already_spent {
             // Spent by the issuer's own policy; the route's lifetime cap still applies.
             return check_lifetime(policy, facts, now).map(drop);
@@ -280,6 +306,12 @@ impl Validator {
             }
         }
         Ok(())
+    }
+
+    /// How many tenants (issuers trusted by a rule) are held now; `None`
+    /// without [`ValidatorBuilder::tenants`].
+    pub fn tenants_held(&self) -> Option<u64> {
+        self.inner.issuers.tenants.as_ref().map(TenantResolver::held)
     }
 
     /// The verified-token cache, when on.

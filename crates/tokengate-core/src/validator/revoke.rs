@@ -21,11 +21,22 @@ impl Validator {
     /// ```
     pub async fn revoke(&self, revoke: &Revoke) -> Result<(), RevokeError> {
         let inner = &*self.inner;
+        let tenant;
         let issuer = match (&revoke.issuer, inner.issuers.any()) {
             // One key set, one issuer, whatever `iss` its tokens carry: the
             // revocation is kept under the name the checks look it up by.
             (_, Some(any)) => any,
-            (Some(name), None) => inner.issuers.named(name).ok_or(RevokeError::UnknownIssuer)?,
+            (Some(name), None) => match inner.issuers.named(name) {
+                Some(listed) => listed,
+                // A tenant's tokens follow the tenants' template: no need to
+                // resolve (and fetch for) the tenant to revoke its tokens.
+                None => {
+                    let template =
+                        inner.issuers.tenants.as_ref().and_then(|tenants| tenants.template_for(name));
+                    tenant = template.and_then(Result::ok).ok_or(RevokeError::UnknownIssuer)?;
+                    &tenant
+                }
+            },
             (None, None) => inner.issuers.only().ok_or(RevokeError::IssuerRequired)?,
         };
         let iss = issuer.record_name();

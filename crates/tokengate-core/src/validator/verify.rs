@@ -9,13 +9,13 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
-use super::{Inner, Validator};
+use super::{Inner, IssuerRef, Validator};
 use crate::algorithm::Algorithm;
-use crate::cache::Entry;
+use crate::cache::{Entry, Held};
 use crate::dpop::DpopProblem;
 use crate::error::{Error, TokenProblem};
 use crate::introspection::Introspection;
-use crate::issuer::{Origin, TrustedIssuer};
+use crate::issuer::Origin;
 use crate::keys::{KeySet, KeySource, RefreshReason};
 use crate::observe;
 use crate::parse::claims::RawClaims;
@@ -26,7 +26,7 @@ use crate::verified::{Presentation, TokenFacts, Verified};
 
 /// A token's checked claims: the issuer whose rules accepted them, the
 /// facts, and the claims as the caller's type.
-type Claims<'v, C> = (&'v TrustedIssuer, Arc<TokenFacts>, Arc<C>);
+type Claims<'v, C> = (IssuerRef<'v>, Arc<TokenFacts>, Arc<C>);
 
 impl Validator {
     /// Every check, in order: the token's claims (from the cache, a JWT
@@ -132,8 +132,8 @@ impl Validator {
         C: DeserializeOwned + Send + Sync + 'static,
     {
         let inner = &*self.inner;
-        if let Some(issuer) = inner.issuers.introspecting().filter(|_| !jws::is_compact(token)) {
-            return self.introspected(issuer, token).await;
+        if let Some((index, issuer)) = inner.issuers.introspecting().filter(|_| !jws::is_compact(token)) {
+            return self.introspected(IssuerRef::Listed(index, issuer), token).await;
         }
         if let Some(cache) = &inner.cache {
             let cached = cache.get(token).and_then(|entry| inner.cached(&entry));
@@ -155,7 +155,8 @@ impl Validator {
         let inner = &*self.inner;
         let jws = jws::parse(token, inner.max_token_bytes)?;
         let claims = RawClaims::parse(&jws.payload)?;
-        let (index, issuer) = inner.issuers.for_token(claims.string("iss")?.as_deref())?;
+        let now = inner.clock.now();
+        let issuer = inner.issuers.for_token(claims.string("iss")?.as_deref(), now)?;
         let Some(source) = issuer.keys() else { return self.introspected(issuer, token).await };
 
         let alg = jws.header.alg;
@@ -165,11 +166,20 @@ impl Validator {
         if !issuer.rules().token_types.allows(jws.header.typ.as_deref()) {
             return Err(Error::UnsupportedTokenType);
         }
-        let keys = keys_for(source, alg, jws.header.kid.as_deref()).await?;
+        let keys = match keys_for(source, alg, jws.header.kid.as_deref()).await {
+            Ok(keys) => keys,
+            Err(error) => {
+                if let (IssuerRef::Tenant(tenant), Error::KeysUnavailable { .. }, Some(tenants)) =
+                    (&issuer, &error, &inner.issuers.tenants)
+                {
+                    tenants.failed(tenant.name().unwrap_or_default());
+                }
+                return Err(error);
+            }
+        };
         if !keys.select(alg, jws.header.kid.as_deref())?.verify(jws.signing_input, &jws.signature) {
             return Err(Error::InvalidSignature);
         }
-        let now = inner.clock.now();
         let origin = Origin::Jwt { algorithm: alg, key_id: jws.header.kid };
         let facts = Arc::new(issuer.check_claims(&claims, now, origin)?);
         let typed: Arc<C> =
@@ -177,7 +187,10 @@ impl Validator {
         if let Some(cache) = &inner.cache {
             let refused_from = issuer.refused_from(&facts);
             let entry = Entry {
-                issuer: index,
+                issuer: match &issuer {
+                    IssuerRef::Listed(index, _) => Held::Listed(*index),
+                    IssuerRef::Tenant(tenant) => Held::Tenant(Arc::downgrade(tenant)),
+                },
                 keys,
                 facts: facts.clone(),
                 claims: typed.clone(),
@@ -191,11 +204,7 @@ impl Validator {
 
     /// A token the issuer's authorization server vouches for (RFC 7662):
     /// `active: true`, then the issuer's claim rules on its answer.
-    async fn introspected<'v, C>(
-        &'v self,
-        issuer: &'v TrustedIssuer,
-        token: &str,
-    ) -> Result<Claims<'v, C>, Error>
+    async fn introspected<'v, C>(&'v self, issuer: IssuerRef<'v>, token: &str) -> Result<Claims<'v, C>, Error>
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
@@ -230,7 +239,11 @@ impl Inner {
         if self.clock.now() >= entry.refused_from {
             return None;
         }
-        let issuer = self.issuers.list.get(entry.issuer)?;
+        let issuer = match &entry.issuer {
+            Held::Listed(index) => IssuerRef::Listed(*index, self.issuers.list.get(*index)?),
+            // An evicted tenant's entries go with it.
+            Held::Tenant(tenant) => IssuerRef::Tenant(tenant.upgrade()?),
+        };
         let current = issuer.keys()?.current()?;
         Arc::ptr_eq(&current, &entry.keys).then(|| (issuer, entry.facts.clone(), claims))
     }
