@@ -1,4 +1,4 @@
-//! The actix-web demo server: `shared/CONTRACT.md` with tokengate's actix
+//! The actix-web demo server: `docs/demo-servers.md` with tokengate's actix
 //! middleware and extractors. Same configuration, demo issuer and answers
 //! as the axum demo (`examples/axum_server.rs`), from the examples library.
 //!

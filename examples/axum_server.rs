@@ -1,4 +1,4 @@
-//! The axum demo server: `shared/CONTRACT.md` with tokengate's Tower layer
+//! The axum demo server: `docs/demo-servers.md` with tokengate's Tower layer
 //! and axum extractors.
 //!
 //! ```sh

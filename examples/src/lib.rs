@@ -1,6 +1,6 @@
 //! Code shared by tokengate's demo servers (`examples/axum_server.rs`, and
 //! the actix-web one), so that every framework's demo implements
-//! `shared/CONTRACT.md` from the same pieces instead of copies:
+//! `docs/demo-servers.md` from the same pieces instead of copies:
 //!
 //! - [`config`]: the `TOKENGATE_*` environment variables, parsed and checked;
 //! - [`demo`]: the built-in demo issuer (key pair, JWK Set and discovery

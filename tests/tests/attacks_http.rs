@@ -2,7 +2,7 @@
 //! row is sent to both demo servers (axum and actix-web, in this process,
 //! trusting one loopback issuer; `support::Servers::same` asserts they
 //! answer identically) and must meet the exact refusal of
-//! `shared/CONTRACT.md`: status, the `error` attribute of
+//! `docs/demo-servers.md`: status, the `error` attribute of
 //! `WWW-Authenticate`, and the JSON body's `error` and `error_description`.
 //!
 //! Some malformed tokens never reach the token parser: RFC 6750 extraction

@@ -22,7 +22,7 @@ use crate::request::ActixRequest;
 /// actix-web middleware validating each request's bearer token with a
 /// [`Validator`], for `App::wrap`, `Scope::wrap` and `Resource::wrap`.
 ///
-/// On success the [`Verified<C>`] goes into the request extensions (read it
+/// On success the [`Verified<C>`](tokengate_core::Verified) goes into the request extensions (read it
 /// with [`Auth`](crate::Auth)); on refusal the middleware answers itself,
 /// with the response the core describes, and the inner service never runs.
 /// A refusal made behind it (a [`ScopeGate`](crate::ScopeGate), an

@@ -8,19 +8,27 @@
 //! A token is checked in this order (each step refuses with one [`Error`]):
 //!
 //! 1. **extraction** (RFC 6750, [`request`](RequestParts)): exactly one
-//!    presentation, `b64token` syntax;
-//! 2. **parsing**: size cap, compact form, canonical base64url, strict JSON
-//!    (duplicate members refused), known `alg`, no unknown `crit`;
-//! 3. **issuer**: the token's `iss` picks one trusted [`Issuer`]; its
-//!    algorithm allow-list and `typ` rules apply;
-//! 4. **key** ([`keys`]): by (`kid`, `alg`) in that issuer's keys only, parsed once;
-//! 5. **signature**: aws-lc-rs;
-//! 6. **claims**: `exp`/`nbf`/`iat` with leeway, `aud`, required claims,
-//!    types of registered claims, scopes, custom checks;
-//! 7. **revocation and single use** ([`store`]): revoked tokens refused;
-//!    single-use tokens recorded atomically, once;
-//! 8. the result: [`Verified<C>`] with the claims as your own type; or a
-//!    [`Refusal`], the RFC 6750 answer.
+//!    presentation, `b64token` syntax, the scheme (`Bearer`, or `DPoP`
+//!    when configured);
+//! 2. **the verified-token cache** ([`TokenCache`]): a token verified
+//!    before skips steps 3–7 (never the ones after);
+//! 3. **parsing**: size cap, compact form, canonical base64url, strict JSON
+//!    (duplicate members refused), known `alg`, no unknown `crit`; a token
+//!    that is not a JWS goes to the issuer's [`introspection`] source, if any;
+//! 4. **issuer**: the token's `iss` picks one trusted [`Issuer`] (listed,
+//!    or a tenant admitted by a rule, [`tenants`]); its algorithm
+//!    allow-list and `typ` rules apply;
+//! 5. **key** ([`keys`]): by (`kid`, `alg`) in that issuer's keys only, parsed once;
+//! 6. **signature**: aws-lc-rs;
+//! 7. **claims**: `exp`/`nbf`/`iat` with leeway, lifetime cap, `aud`,
+//!    required claims, types of registered claims, custom checks;
+//! 8. **time, again** on a cache hit: `exp`/`nbf` against the clock now;
+//! 9. **binding** ([`dpop`]): a bound token needs its proof (RFC 9449);
+//! 10. **revocation and single use** ([`store`]): revoked tokens refused;
+//!     single-use tokens and DPoP proofs recorded atomically, once;
+//! 11. **scopes** of the route;
+//! 12. the result: [`Verified<C>`] with the claims as your own type; or a
+//!     [`Refusal`], the RFC 6750 answer.
 //!
 //! Where each step lives:
 //!

@@ -48,7 +48,11 @@ impl ResourceMetadata {
         }
         let mut document = Map::new();
         document.insert("resource".into(), json!(resource.into()));
-        document.insert("authorization_servers".into(), json!(servers));
+        // RFC 9728 §2: a member without a value is omitted (under
+        // `any_issuer` or tenants alone, no issuer is named).
+        if !servers.is_empty() {
+            document.insert("authorization_servers".into(), json!(servers));
+        }
         document.insert("bearer_methods_supported".into(), json!(methods));
         if let Some(dpop) = validator.dpop() {
             let algs: Vec<&str> = dpop.proof_algorithms().iter().map(|alg| alg.name()).collect();
@@ -59,13 +63,18 @@ impl ResourceMetadata {
         ResourceMetadata { document }
     }
 
-    /// `scopes_supported`: the scopes clients may request for this resource.
-    pub fn scopes_supported<I, S>(self, scopes: I) -> Self
+    /// `scopes_supported`: the scopes clients may request for this resource
+    /// (none: the member is omitted, RFC 9728 §2).
+    pub fn scopes_supported<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        if scopes.is_empty() {
+            self.document.remove("scopes_supported");
+            return self;
+        }
         self.member("scopes_supported", scopes)
     }
 
@@ -152,6 +161,27 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Value>(response.body()).unwrap()["resource"],
             "https://api.example.com"
+        );
+    }
+
+    /// RFC 9728 §2: members without a value are omitted, not sent empty.
+    #[test]
+    fn empty_members_are_omitted() {
+        let any = Validator::builder()
+            .issuer(
+                Issuer::any_issuer()
+                    .audience("https://api.example.com")
+                    .algorithms([Algorithm::HS256])
+                    .keys(KeySet::new([Key::hmac_secret([7u8; 32]).unwrap()])),
+            )
+            .build()
+            .unwrap();
+        let metadata = ResourceMetadata::new("https://api.example.com", &any)
+            .scopes_supported(["a"])
+            .scopes_supported(Vec::<String>::new());
+        assert_eq!(
+            Value::Object(metadata.document().clone()),
+            json!({ "resource": "https://api.example.com", "bearer_methods_supported": ["header"] })
         );
     }
 }

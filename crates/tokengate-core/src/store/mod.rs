@@ -29,14 +29,14 @@ use crate::error::Error;
 #[non_exhaustive]
 pub enum StoreError {
     /// The store cannot be reached (Redis down, a timeout): answered 503
-    /// [`Error::StoreUnavailable`](crate::Error::StoreUnavailable).
+    /// [`Error::StoreUnavailable`].
     #[error("the single-use / revocation store is unavailable; retry in {retry_after:?}")]
     Unavailable {
         /// When a retry has a chance to succeed.
         retry_after: Duration,
     },
     /// The store holds as many records as it is allowed to: new single-use
-    /// tokens are refused (503 [`Error::ReplayStoreFull`](crate::Error::ReplayStoreFull))
+    /// tokens are refused (503 [`Error::ReplayStoreFull`])
     /// rather than an old record forgotten, which would let a replay through.
     #[error("the single-use / revocation store is full; retry in {retry_after:?}")]
     Full {
