@@ -7,9 +7,10 @@
 //! alike), so a deeply nested document is an error, not a stack overflow.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed as _, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// Why a byte string is not a strict JSON object.
@@ -29,14 +30,10 @@ impl<'a> Members<'a> {
     /// (`&str`, not bytes: the caller checks UTF-8 once per document, and
     /// `serde_json` then need not re-check every raw value it hands back.)
     pub(crate) fn parse(json: &'a str) -> Result<Members<'a>, ObjectError> {
-        Members::parse_at(json, 0)
-    }
-
-    fn parse_at(json: &'a str, depth: usize) -> Result<Members<'a>, ObjectError> {
         let members: Members<'a> = serde_json::from_str(json).map_err(|_| ObjectError::Invalid)?;
-        members.check_unique()?;
+        check_unique(members.names())?;
         for (_, value) in &members.0 {
-            check_nested(value, depth + 1)?;
+            check_nested(value)?;
         }
         Ok(members)
     }
@@ -50,43 +47,105 @@ impl<'a> Members<'a> {
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(n, _)| &**n)
     }
+}
 
-    fn check_unique(&self) -> Result<(), ObjectError> {
-        let names = &self.0;
-        let duplicate = if names.len() <= 16 {
-            names.iter().enumerate().any(|(i, (n, _))| names[..i].iter().any(|(m, _)| m == n))
-        } else {
-            let mut sorted: Vec<&str> = names.iter().map(|(n, _)| &**n).collect();
-            sorted.sort_unstable();
-            sorted.windows(2).any(|w| w[0] == w[1])
-        };
-        if duplicate { Err(ObjectError::DuplicateMember) } else { Ok(()) }
-    }
+/// Refuses a repeated name among `names` (one object's member names).
+fn check_unique<'n>(names: impl Iterator<Item = &'n str>) -> Result<(), ObjectError> {
+    let mut names: Vec<&str> = names.collect();
+    let duplicate = if names.len() <= 16 {
+        names.iter().enumerate().any(|(i, n)| names[..i].contains(n))
+    } else {
+        names.sort_unstable();
+        names.windows(2).any(|w| w[0] == w[1])
+    };
+    if duplicate { Err(ObjectError::DuplicateMember) } else { Ok(()) }
 }
 
 /// How deeply objects and arrays may nest inside a header or claims set.
 const MAX_DEPTH: usize = 32;
 
-/// Checks objects and arrays inside a member's value. Each level is parsed
-/// separately, so the depth is bounded here, not by `serde_json`.
-fn check_nested(value: &RawValue, depth: usize) -> Result<(), ObjectError> {
-    let text = value.get();
-    let bytes = text.as_bytes();
-    if matches!(bytes.first(), Some(b'{' | b'[')) && depth > MAX_DEPTH {
-        return Err(ObjectError::Invalid);
-    }
-    // An array holding no object and no array (e.g. `aud`, `scp`) cannot
-    // repeat a member name; skip parsing it again.
-    if bytes.first() == Some(&b'[') && !bytes[1..].iter().any(|b| matches!(b, b'[' | b'{')) {
-        return Ok(());
-    }
+/// Checks the objects and arrays inside a top-level member's value — unique
+/// names, bounded depth — in one pass over its text, however deep it nests.
+fn check_nested(value: &RawValue) -> Result<(), ObjectError> {
+    let bytes = value.get().as_bytes();
     match bytes.first() {
-        Some(b'{') => Members::parse_at(text, depth).map(drop),
-        Some(b'[') => {
-            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| ObjectError::Invalid)?;
-            items.into_iter().try_for_each(|item| check_nested(item, depth + 1))
+        // An array holding no object and no array (e.g. `aud`, `scp`) cannot
+        // repeat a member name or nest; nothing to check.
+        Some(b'[') if !bytes[1..].iter().any(|b| matches!(b, b'[' | b'{')) => Ok(()),
+        Some(b'[' | b'{') => {
+            let problem = Cell::new(ObjectError::Invalid);
+            let mut json = serde_json::Deserializer::from_str(value.get());
+            // A member's value is one level down from the claims set itself.
+            Strict { depth: 1, problem: &problem }.deserialize(&mut json).map_err(|_| problem.get())
         }
         _ => Ok(()),
+    }
+}
+
+/// Walks a JSON value, refusing an object that repeats a member name and
+/// nesting deeper than [`MAX_DEPTH`]; keeps nothing. `problem` says which
+/// (the error itself is `serde_json`'s).
+struct Strict<'p> {
+    depth: usize,
+    problem: &'p Cell<ObjectError>,
+}
+
+impl Strict<'_> {
+    fn deeper(&self) -> Self {
+        Strict { depth: self.depth + 1, problem: self.problem }
+    }
+
+    fn check_depth<E: de::Error>(&self) -> Result<(), E> {
+        if self.depth > MAX_DEPTH { Err(E::custom("nested too deeply")) } else { Ok(()) }
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for Strict<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.check_depth()?;
+        let mut names: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(JsonStr(name)) = map.next_key()? {
+            names.push(name);
+            map.next_value_seed(self.deeper())?;
+        }
+        check_unique(names.iter().map(|n| &**n)).map_err(|problem| {
+            self.problem.set(problem);
+            de::Error::custom("a repeated member name")
+        })
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.check_depth()?;
+        while seq.next_element_seed(self.deeper())?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
 }
 
