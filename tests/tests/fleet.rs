@@ -4,12 +4,15 @@
 //! means 503 on every protected route (never a pass); Redis back means
 //! service again, without restarting either server. With DPoP on, a proof
 //! accepted by one instance is refused by the other: the fleet shares the
-//! record of used proofs as it shares single-use records.
+//! record of used proofs as it shares single-use records. The fleet's
+//! guarantees hold the same over TLS and on a Redis Cluster.
 
 mod support;
 
-#[path = "../../crates/tokengate-redis/tests/support/redis_server.rs"]
-mod redis_server;
+#[path = "../../crates/tokengate-redis/tests/support/mod.rs"]
+mod redis_support;
+
+use redis_support::{cluster::RedisCluster, redis_server, tls::TlsRedis};
 
 use std::time::{Duration, Instant};
 
@@ -119,4 +122,57 @@ async fn a_dpop_proof_is_accepted_once_across_the_fleet() {
     assert_eq!(spent.status, 401, "{spent:?}");
     assert_eq!(spent.body["error_description"], "the token was already used; this API accepts it only once");
     assert_eq!(spent.dpop_challenge.as_ref().unwrap()["error"], "invalid_token", "{spent:?}");
+}
+
+/// What a fleet promises, checked on `s`: a single-use token spent on one
+/// instance is refused on the other, and a revocation made through one
+/// holds on the other (both ways).
+async fn assert_the_fleet_shares_uses_and_revocations(s: &support::Servers, label: &str) {
+    for (first, second) in [(s.axum, s.actix), (s.actix, s.axum)] {
+        let jti = format!("{label}-transfer-{}", first.port());
+        let transfer = s.token(json!({ "scope": "transfer", "jti": jti }));
+        let spent = send(first, &Request::post("/transfer").bearer(&transfer)).await;
+        assert_eq!(spent.status, 200, "{label}: {spent:?}");
+        let again = send(second, &Request::post("/transfer").bearer(&transfer)).await;
+        assert_eq!((again.status, again.body["error"].as_str()), (401, Some("invalid_token")), "{label}");
+
+        let jti = format!("{label}-doomed-{}", first.port());
+        let doomed = s.token(json!({ "jti": jti }));
+        assert_eq!(send(second, &Request::get("/me").bearer(&doomed)).await.status, 200, "{label}");
+        let revoke = Request::post("/admin/revoke").bearer(&s.idp.admin_token()).json(json!({ "jti": jti }));
+        assert_eq!(send(first, &revoke).await.status, 200, "{label}");
+        assert_eq!(send(second, &Request::get("/me").bearer(&doomed)).await.status, 401, "{label}: revoked");
+    }
+}
+
+/// Both demos on a TLS-only Redis (`rediss://`, the server's certificate
+/// signed by a CA made by the test, given as `TOKENGATE_REDIS_CA`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_holds_over_tls() {
+    let redis = TlsRedis::start_with_client_auth(false);
+    let ca = redis.pki.ca.to_str().unwrap().to_owned();
+    let s = start(&[("TOKENGATE_REDIS_URL", redis.url_by_name()), ("TOKENGATE_REDIS_CA", ca)]).await;
+    assert_the_fleet_shares_uses_and_revocations(&s, "tls").await;
+}
+
+/// Both demos on a three-master Redis Cluster (`TOKENGATE_REDIS_URL` lists
+/// the seeds); losing a master answers 503, never a pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_holds_on_a_cluster() {
+    let mut cluster = RedisCluster::start(3);
+    let s = start(&[("TOKENGATE_REDIS_URL", cluster.urls().join(","))]).await;
+    assert_the_fleet_shares_uses_and_revocations(&s, "cluster").await;
+
+    // Every master down: 503 on both instances, for a plain and a single-use token.
+    for index in 0..cluster.len() {
+        cluster.kill(index);
+    }
+    let fresh = s.token(json!({ "jti": "cluster-fresh" }));
+    let spend = s.token(json!({ "scope": "transfer", "jti": "cluster-down" }));
+    for addr in [s.axum, s.actix] {
+        let answer = send(addr, &Request::get("/me").bearer(&fresh)).await;
+        assert_eq!(answer.status, 503, "{answer:?}");
+        assert_eq!(answer.challenge.as_ref().unwrap()["error"], "temporarily_unavailable");
+        assert_eq!(send(addr, &Request::post("/transfer").bearer(&spend)).await.status, 503);
+    }
 }

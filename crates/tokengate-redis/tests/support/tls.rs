@@ -71,7 +71,7 @@ fn leaf(issuer: &Issuer<'_, KeyPair>, names: &[&str], usage: ExtendedKeyUsagePur
     (certificate.pem(), key.serialize_pem())
 }
 
-/// A `redis-server` on a TLS-only loopback port (`tls-auth-clients yes`).
+/// A `redis-server` on a TLS-only loopback port.
 pub struct TlsRedis {
     port: u16,
     child: Child,
@@ -79,8 +79,15 @@ pub struct TlsRedis {
 }
 
 impl TlsRedis {
-    /// Generates certificates and starts the server.
+    /// Generates certificates and starts the server, requiring client
+    /// certificates (`tls-auth-clients yes`).
     pub fn start() -> TlsRedis {
+        TlsRedis::start_with_client_auth(true)
+    }
+
+    /// Generates certificates and starts the server; `client_auth`: whether
+    /// clients must present a certificate.
+    pub fn start_with_client_auth(client_auth: bool) -> TlsRedis {
         let dir = temp_dir("tls");
         let pki = Pki::generate(&dir);
         let port = free_port();
@@ -92,7 +99,7 @@ impl TlsRedis {
             .arg(&pki.server_key)
             .arg("--tls-ca-cert-file")
             .arg(&pki.ca)
-            .args(["--tls-auth-clients", "yes"])
+            .args(["--tls-auth-clients", if client_auth { "yes" } else { "no" }])
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
             .arg("--dir")
             .arg(&dir)
