@@ -31,6 +31,28 @@ async fn check(validator: &Validator, token: &str) -> Result<(), Error> {
     validator.validate_token::<StandardClaims>(token).await.map(drop)
 }
 
+/// `Issuer::discover`: the issuer written once, keys by discovery.
+#[tokio::test]
+async fn an_issuer_is_discovered_from_its_url_alone() {
+    use tokengate::IssuerDiscovery as _;
+    let idp = MockIssuer::start().await.unwrap();
+    let validator = Validator::builder()
+        .issuer(
+            Issuer::discover_with(idp.issuer(), |keys| keys.allow_http_loopback(true))
+                .expect("a valid source")
+                .audience(idp.audience())
+                .algorithms([Algorithm::ES256]),
+        )
+        .build()
+        .unwrap();
+    validator.warm_up().await.expect("keys by discovery");
+    assert_eq!((idp.discovery_fetches(), idp.jwks_fetches()), (1, 1));
+    assert!(check(&validator, &idp.valid_token()).await.is_ok());
+    // Without the loopback waiver, `http://` is refused when building, with a hint.
+    let refused = Issuer::discover(idp.issuer()).err().expect("http:// refused");
+    assert!(format!("{refused:?}").contains("allow_http_loopback"), "{refused:?}");
+}
+
 #[tokio::test]
 async fn a_mock_issuer_stands_in_for_a_real_provider() {
     let idp = MockIssuer::start().await.unwrap();

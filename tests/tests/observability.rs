@@ -115,3 +115,94 @@ fn validations_and_cache_lookups_are_counted() {
     assert_eq!(counters.get("tokengate_token_cache_total{result=miss}"), Some(&2), "{counters:?}");
     assert_eq!(histograms, 4);
 }
+
+/// The verdict hook gets every outcome — accepted with who and what,
+/// refused with why — named by a short hash, never the token.
+#[test]
+fn the_verdict_hook_sees_every_outcome_without_the_token() {
+    let key = SigningKey::generate(Algorithm::ES256).with_kid("k1");
+    let (sender, verdicts) = std::sync::mpsc::channel();
+    let sender = Mutex::new(sender);
+    let validator = tokengate::Validator::builder()
+        .issuer(issuer(&[Algorithm::ES256], &[&key]))
+        .clock(tokengate::ManualClock::new(NOW))
+        .on_verdict(move |verdict| sender.lock().unwrap().send(verdict.clone()).unwrap())
+        .build()
+        .unwrap();
+    let good = key.token(&good_claims());
+    let expired = key.token(&claims_with(json!({ "exp": NOW - 3600 })));
+    assert!(check(&validator, &good).is_ok());
+    assert!(check(&validator, &expired).is_err());
+    let wait = std::time::Duration::from_secs(5);
+    let accepted = verdicts.recv_timeout(wait).expect("a verdict for the good token");
+    assert_eq!(accepted.outcome, Ok(()));
+    assert_eq!(accepted.issuer.as_deref(), Some(ISS));
+    assert_eq!(accepted.subject.as_deref(), Some("user-1"));
+    assert_eq!(accepted.token_id.as_deref(), Some("token-1"));
+    assert_eq!(accepted.client_id.as_deref(), Some("client-1"));
+    assert_eq!((accepted.algorithm, accepted.key_id.as_deref()), (Some(Algorithm::ES256), Some("k1")));
+    assert_eq!(accepted.at, NOW);
+    let refused = verdicts.recv_timeout(wait).expect("a verdict for the expired token");
+    assert_eq!(refused.outcome, Err(tokengate::Error::Expired));
+    assert_eq!((&refused.subject, &refused.issuer), (&None, &None), "nothing is vouched for a refused token");
+    for (verdict, token) in [(&accepted, &good), (&refused, &expired)] {
+        assert_eq!(verdict.token_hash.len(), 16);
+        assert!(verdict.token_hash.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(!format!("{verdict:?}").contains(token.as_str()));
+        assert!(!token.contains(&verdict.token_hash));
+    }
+    assert_ne!(accepted.token_hash, refused.token_hash);
+    assert_eq!(validator.verdicts_dropped(), 0);
+}
+
+/// A slow hook never slows a request: verdicts beyond the queue are
+/// dropped and counted, and a panicking hook loses one verdict, not the rest.
+#[test]
+fn a_slow_or_panicking_hook_delays_no_request() {
+    let key = SigningKey::generate(Algorithm::ES256).with_kid("k1");
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = Mutex::new(released);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let validator = tokengate::Validator::builder()
+        .issuer(issuer(&[Algorithm::ES256], &[&key]))
+        .clock(tokengate::ManualClock::new(NOW))
+        .verdict_queue(2)
+        .on_verdict(move |verdict| {
+            let jti = verdict.token_id.clone().unwrap_or_default();
+            if jti == "panics" {
+                panic!("a hook that panics");
+            }
+            // Blocks until the test releases it (at most 10 s).
+            let _ = released.lock().unwrap().recv_timeout(std::time::Duration::from_secs(10));
+            record.lock().unwrap().push(jti);
+        })
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    for i in 0..20 {
+        let token = key.token(&claims_with(json!({ "jti": format!("t-{i}") })));
+        assert!(check(&validator, &token).is_ok());
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "no request waited for the hook");
+    // One verdict in the hook, two queued, the rest dropped.
+    assert!(validator.verdicts_dropped() >= 17, "{} dropped", validator.verdicts_dropped());
+    for _ in 0..3 {
+        release.send(()).unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while seen.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(seen.lock().unwrap().len(), 3, "the hook saw what was queued");
+    // A panic in the hook: that verdict is lost, the next one arrives.
+    let dropped = validator.verdicts_dropped();
+    assert!(check(&validator, &key.token(&claims_with(json!({ "jti": "panics" })))).is_ok());
+    assert!(check(&validator, &key.token(&claims_with(json!({ "jti": "after" })))).is_ok());
+    release.send(()).unwrap();
+    while !seen.lock().unwrap().contains(&"after".to_owned()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(seen.lock().unwrap().contains(&"after".to_owned()), "the thread survived the panic");
+    assert_eq!(validator.verdicts_dropped(), dropped);
+}

@@ -76,4 +76,8 @@ pub enum BuildError {
     /// A token-size limit outside [`TOKEN_SIZE_LIMITS`](crate::TOKEN_SIZE_LIMITS).
     #[error("the token size limit must be between 256 bytes and 1 MiB")]
     TokenSizeLimit,
+    /// The verdict hook's queue has no room (a capacity of 0), or its
+    /// thread could not be started; the text says which.
+    #[error("verdict hook: {0}")]
+    VerdictHook(String),
 }

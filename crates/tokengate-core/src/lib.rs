@@ -70,6 +70,7 @@ mod scopes;
 pub mod store;
 pub mod tenants;
 mod validator;
+mod verdict;
 mod verified;
 
 pub use algorithm::{Algorithm, AlgorithmFamily, AlgorithmSet, UnknownAlgorithm};
@@ -88,4 +89,5 @@ pub use request::{Presentation, RequestParts, Scheme, TokenLocations, extract_to
 pub use scopes::{ScopeRequirement, ScopeSpec, Scopes};
 pub use store::{MemoryReplayStore, MemoryRevocationStore, SingleUse, StoreError};
 pub use validator::{Revoke, RevokeError, TOKEN_SIZE_LIMITS, Validator, ValidatorBuilder};
+pub use verdict::{DEFAULT_VERDICT_QUEUE, Verdict};
 pub use verified::Verified;

@@ -73,12 +73,13 @@
 // The modules depend on each other without cycles:
 // builder → {config, source}; source → {config, refresh};
 // refresh → {config, fetch}; fetch → {config, discovery, transport};
-// discovery → transport → config; error is used by all.
+// discovery → transport → config; issuer → {builder, source}; error is used by all.
 mod builder;
 mod config;
 pub mod discovery;
 mod error;
 mod fetch;
+mod issuer;
 mod refresh;
 mod source;
 pub mod transport;
@@ -89,6 +90,7 @@ pub use builder::{
     DEFAULT_MIN_REFRESH_INTERVAL, DEFAULT_REFRESH_INTERVAL, DEFAULT_REQUEST_TIMEOUT, JwksBuilder, USER_AGENT,
 };
 pub use error::{JwksBuildError, JwksFetchError};
+pub use issuer::IssuerDiscovery;
 /// The HTTP client crate, re-exported so that a client passed to
 /// [`JwksBuilder::http_client`] is of the same version.
 pub use reqwest;

@@ -35,6 +35,9 @@
 #![deny(missing_docs)]
 
 pub use tokengate_core::*;
+/// `Issuer::discover(iss)`: an issuer and its keys by discovery, the URL written once.
+#[cfg(feature = "jwks")]
+pub use tokengate_jwks::IssuerDiscovery;
 
 /// Issuer keys over HTTPS: JWK Set fetching, discovery, caching and refresh.
 #[cfg(feature = "jwks")]

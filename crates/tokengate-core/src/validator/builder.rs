@@ -16,6 +16,7 @@ use crate::refusal::Challenge;
 use crate::request::TokenLocations;
 use crate::store::{MemoryReplayStore, MemoryRevocationStore, ReplayStore, RevocationStore};
 use crate::tenants::{TenantResolver, Tenants};
+use crate::verdict::{DEFAULT_VERDICT_QUEUE, Verdict, VerdictHook, VerdictSink};
 
 /// The smallest and largest token-size limits [`ValidatorBuilder::max_token_bytes`] accepts.
 pub const TOKEN_SIZE_LIMITS: std::ops::RangeInclusive<usize> = 256..=1024 * 1024;
@@ -35,6 +36,8 @@ pub struct ValidatorBuilder {
     dpop: Option<Dpop>,
     cache: Option<TokenCache>,
     tenants: Option<Tenants>,
+    verdict_hook: Option<VerdictHook>,
+    verdict_queue: usize,
 }
 
 impl Default for ValidatorBuilder {
@@ -53,6 +56,8 @@ impl Default for ValidatorBuilder {
             dpop: None,
             cache: Some(TokenCache::new()),
             tenants: None,
+            verdict_hook: None,
+            verdict_queue: DEFAULT_VERDICT_QUEUE,
         }
     }
 }
@@ -170,6 +175,38 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Hands every validation's [`Verdict`] to `hook` — an audit log, anomaly
+    /// detection — on a thread of its own, off the request's critical path:
+    /// verdicts wait in a bounded queue (see
+    /// [`verdict_queue`](Self::verdict_queue)), and when it is full they are
+    /// dropped, never waited for ([`Validator::verdicts_dropped`]).
+    ///
+    /// ```
+    /// # use tokengate_core::{Algorithm, Issuer, Key, KeySet, Validator};
+    /// # fn demo() -> Result<(), tokengate_core::BuildError> {
+    /// # let issuer = Issuer::new("https://auth.example.com/").audience("api")
+    /// #     .algorithms([Algorithm::HS256]).keys(KeySet::new([Key::hmac_secret([7; 32]).unwrap()]));
+    /// let validator = Validator::builder()
+    ///     .issuer(issuer)
+    ///     .on_verdict(|verdict| match &verdict.outcome {
+    ///         Ok(()) => println!("accepted {} for {:?}", verdict.token_hash, verdict.subject),
+    ///         Err(error) => println!("refused {}: {}", verdict.token_hash, error.cause()),
+    ///     })
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_verdict(mut self, hook: impl Fn(&Verdict) + Send + Sync + 'static) -> Self {
+        self.verdict_hook = Some(VerdictHook(Arc::new(hook)));
+        self
+    }
+
+    /// How many verdicts may wait for the hook (default
+    /// [`DEFAULT_VERDICT_QUEUE`]).
+    pub fn verdict_queue(mut self, capacity: usize) -> Self {
+        self.verdict_queue = capacity;
+        self
+    }
+
     /// Checks the configuration and builds the validator.
     pub fn build(self) -> Result<Validator, BuildError> {
         if self.issuers.is_empty() && self.tenants.is_none() {
@@ -185,6 +222,16 @@ impl ValidatorBuilder {
             }
             issuers.tenants = Some(TenantResolver::new(tenants)?);
         }
+        let verdicts = match self.verdict_hook {
+            None => None,
+            Some(_) if self.verdict_queue == 0 => {
+                return Err(BuildError::VerdictHook("the queue needs room for at least one verdict".into()));
+            }
+            Some(hook) => Some(
+                VerdictSink::start(hook, self.verdict_queue)
+                    .map_err(|error| BuildError::VerdictHook(format!("cannot start its thread: {error}")))?,
+            ),
+        };
         let dpop = self.dpop.map(Dpop::checked).transpose().map_err(BuildError::InvalidDpop)?;
         let challenge = match &dpop {
             Some(dpop) => self.challenge.dpop(dpop.algs()),
@@ -210,6 +257,7 @@ impl ValidatorBuilder {
                 revocations: self.revocations.unwrap_or_else(|| Arc::new(MemoryRevocationStore::new())),
                 dpop,
                 cache: self.cache,
+                verdicts,
                 warn_unprotected: AtomicBool::new(unprotected),
             }),
         })

@@ -26,6 +26,7 @@ use crate::refusal::{Challenge, Refusal};
 use crate::request::{Presentation, Presented, RequestParts, Scheme, TokenLocations, extract_token};
 use crate::store::{ReplayStore, RevocationStore, SingleUse, check_lifetime, spend};
 use crate::tenants::TenantResolver;
+use crate::verdict::VerdictSink;
 use crate::verified::{TokenFacts, Verified};
 
 /// Decides whether a request's bearer token is good for this API.
@@ -66,6 +67,8 @@ pub(super) struct Inner {
     revocations: Arc<dyn RevocationStore>,
     dpop: Option<Dpop>,
     cache: Option<TokenCache>,
+    /// Where verdicts go, when a hook is registered.
+    verdicts: Option<VerdictSink>,
     /// Whether the route-level warning about an unprotected replay store is still due.
     warn_unprotected: AtomicBool,
 }
@@ -312,6 +315,12 @@ impl Validator {
     /// without [`ValidatorBuilder::tenants`].
     pub fn tenants_held(&self) -> Option<u64> {
         self.inner.issuers.tenants.as_ref().map(TenantResolver::held)
+    }
+
+    /// How many verdicts were dropped because the hook's queue was full
+    /// ([`ValidatorBuilder::on_verdict`]); 0 without a hook.
+    pub fn verdicts_dropped(&self) -> u64 {
+        self.inner.verdicts.as_ref().map_or(0, VerdictSink::dropped)
     }
 
     /// The verified-token cache, when on.

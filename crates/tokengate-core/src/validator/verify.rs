@@ -4,7 +4,7 @@
 
 use std::any::TypeId;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
@@ -22,6 +22,7 @@ use crate::parse::claims::RawClaims;
 use crate::parse::jws;
 use crate::request::{Presented, Scheme};
 use crate::store::{TokenRef, TokenUse, UseOutcome, spend};
+use crate::verdict::{Verdict, short_hash};
 use crate::verified::{Presentation, TokenFacts, Verified};
 
 /// A token's checked claims: the issuer whose rules accepted them, the
@@ -52,14 +53,23 @@ impl Validator {
             kid = tracing::field::Empty,
         );
         let started = observe::start();
-        if span.is_disabled() {
-            let result = self.verify_unobserved::<C>(presented).await;
-            observe::validation(started, result.as_ref().map(Verified::issuer));
+        let traced = !span.is_disabled();
+        let hook = self.inner.verdicts.as_ref().map(|sink| (sink, Instant::now()));
+        // The short hash only when a subscriber or the verdict hook wants it.
+        let token_hash = (traced || hook.is_some()).then(|| short_hash(presented.token));
+        let result = if traced {
+            span.record("token", token_hash.as_deref());
+            self.verify_unobserved::<C>(presented).instrument(span.clone()).await
+        } else {
+            self.verify_unobserved::<C>(presented).await
+        };
+        observe::validation(started, result.as_ref().map(Verified::issuer));
+        if let (Some((sink, began)), Some(token_hash)) = (hook, token_hash) {
+            sink.send(self.verdict(&result, began, token_hash));
+        }
+        if !traced {
             return result;
         }
-        span.record("token", short_hash(presented.token).as_str());
-        let result = self.verify_unobserved::<C>(presented).instrument(span.clone()).await;
-        observe::validation(started, result.as_ref().map(Verified::issuer));
         match &result {
             Ok(verified) => {
                 span.record("outcome", "accepted");
@@ -76,6 +86,24 @@ impl Validator {
             }
         }
         result
+    }
+
+    /// The verdict on `result`, for the hook.
+    fn verdict<C>(&self, result: &Result<Verified<C>, Error>, began: Instant, token_hash: String) -> Verdict {
+        let owned = |value: Option<&str>| value.map(str::to_owned);
+        let accepted = result.as_ref().ok();
+        Verdict {
+            outcome: result.as_ref().map(drop).map_err(Clone::clone),
+            token_hash,
+            issuer: accepted.and_then(|v| owned(v.issuer())),
+            subject: accepted.and_then(|v| owned(v.subject())),
+            token_id: accepted.and_then(|v| owned(v.token_id())),
+            client_id: accepted.and_then(|v| owned(v.client_id())),
+            algorithm: accepted.and_then(Verified::algorithm),
+            key_id: accepted.and_then(|v| owned(v.key_id())),
+            at: self.inner.clock.now(),
+            elapsed: began.elapsed(),
+        }
     }
 
     async fn verify_unobserved<C>(&self, presented: Presented<'_>) -> Result<Verified<C>, Error>
@@ -247,13 +275,6 @@ impl Inner {
         let current = issuer.keys()?.current()?;
         Arc::ptr_eq(&current, &entry.keys).then(|| (issuer, entry.facts.clone(), claims))
     }
-}
-
-/// The first 8 bytes of SHA-256 of the token, in hex: enough to correlate
-/// log lines of one token, nothing to replay it with.
-fn short_hash(token: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    digest.as_ref()[..8].iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The issuer's keys able to verify `alg` (and `kid`): the current set, or,
