@@ -49,7 +49,7 @@ async fn an_issuer_is_discovered_from_its_url_alone() {
     assert_eq!((idp.discovery_fetches(), idp.jwks_fetches()), (1, 1));
     assert!(check(&validator, &idp.valid_token()).await.is_ok());
     // Without the loopback waiver, `http://` is refused when building, with a hint.
-    let refused = Issuer::discover(idp.issuer()).err().expect("http:// refused");
+    let refused = Issuer::discover(idp.issuer()).expect_err("http:// refused");
     assert!(format!("{refused:?}").contains("allow_http_loopback"), "{refused:?}");
 }
 
