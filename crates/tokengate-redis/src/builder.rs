@@ -8,15 +8,17 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
+use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
 use redis::{
     Client, ClientTlsConfig, ConnectionAddr, ErrorKind, IntoConnectionInfo, RedisError, ServerErrorKind,
-    TlsCertificates,
+    TlsCertificates, TlsMode,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::connection::Connection;
 use crate::keys::KeyLayout;
+use crate::sentinel::SentinelConnection;
 use crate::store::{RedisStore, Settings};
 
 /// The default key prefix: every key this store writes starts with it.
@@ -85,13 +87,27 @@ impl Pem {
     }
 }
 
+/// What the URLs name.
+#[derive(Clone, Debug)]
+pub(crate) enum Topology {
+    /// One node.
+    Single,
+    /// Seeds of a Redis Cluster.
+    Cluster,
+    /// Sentinels, and the name of the master they monitor.
+    Sentinel { master: String },
+}
+
 /// Configures a [`RedisStore`]; see [`RedisStore::builder`] (one node),
-/// [`RedisStore::builder_from_urls`] (a cluster) and
-/// [`RedisStore::builder_from_list`] (either, from `redis://a,redis://b`).
+/// [`RedisStore::builder_from_urls`] (a cluster),
+/// [`RedisStore::builder_from_sentinels`] (a master behind Sentinels) and
+/// [`RedisStore::builder_from_list`] (one node or a cluster, from `redis://a,redis://b`).
 #[derive(Clone)]
 pub struct RedisStoreBuilder {
     urls: Vec<String>,
-    cluster: bool,
+    topology: Topology,
+    /// The master's user name and password, behind Sentinels.
+    master_credentials: Option<(Option<String>, String)>,
     prefix: String,
     timeout: Duration,
     retry_after: Duration,
@@ -105,7 +121,7 @@ impl fmt::Debug for RedisStoreBuilder {
         // URLs may carry a password: never printed.
         f.debug_struct("RedisStoreBuilder")
             .field("urls", &self.urls.len())
-            .field("cluster", &self.cluster)
+            .field("topology", &self.topology)
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .field("retry_after", &self.retry_after)
@@ -117,10 +133,11 @@ impl fmt::Debug for RedisStoreBuilder {
 }
 
 impl RedisStoreBuilder {
-    pub(crate) fn new(urls: Vec<String>, cluster: bool) -> Self {
+    pub(crate) fn new(urls: Vec<String>, topology: Topology) -> Self {
         RedisStoreBuilder {
             urls,
-            cluster,
+            topology,
+            master_credentials: None,
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
             retry_after: DEFAULT_RETRY_AFTER,
@@ -213,6 +230,16 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// Behind Sentinels ([`RedisStore::builder_from_sentinels`]): the user
+    /// name (ACL; `None` for the default user) and password of the master
+    /// and its replicas. The Sentinels' own are those of their URLs.
+    /// With any other topology, [`connect`](Self::connect) refuses it
+    /// ([`ConnectError::InvalidConfig`]): there the URL carries them.
+    pub fn master_credentials(mut self, username: Option<&str>, password: &str) -> Self {
+        self.master_credentials = Some((username.map(str::to_owned), password.to_owned()));
+        self
+    }
+
     /// Connects (inside a Tokio runtime), failing if the configuration is
     /// invalid or Redis does not answer: an unreachable store at start-up is
     /// a configuration error. Later outages are survived: connections are
@@ -238,10 +265,15 @@ impl RedisStoreBuilder {
         } else {
             None
         };
-        let connection = if self.cluster {
-            self.connect_cluster(certificates, tls).await?
-        } else {
-            self.connect_single(certificates, tls).await?
+        if self.master_credentials.is_some() && !matches!(self.topology, Topology::Sentinel { .. }) {
+            return Err(ConnectError::InvalidConfig(
+                "master_credentials is for a master behind Sentinels: put the password in the URL".to_owned(),
+            ));
+        }
+        let connection = match &self.topology {
+            Topology::Single => self.connect_single(certificates, tls).await?,
+            Topology::Cluster => self.connect_cluster(certificates, tls).await?,
+            Topology::Sentinel { master } => self.connect_sentinel(master, certificates, tls).await?,
         };
         let settings = Settings {
             layout,
@@ -277,7 +309,7 @@ impl RedisStoreBuilder {
                     )));
                 }
                 ConnectionAddr::TcpTls { .. } => true,
-                ConnectionAddr::Unix(_) if self.cluster => {
+                ConnectionAddr::Unix(_) if matches!(self.topology, Topology::Cluster) => {
                     return Err(ConnectError::InvalidConfig(format!(
                         "{which}: a Redis Cluster is reached over TCP, not a unix socket"
                     )));
@@ -378,6 +410,68 @@ impl RedisStoreBuilder {
             .map_err(|_| ConnectError::Unreachable(format!("no answer within {:?}", self.timeout * 4)))?
             .map_err(|error| classify(&error, tls))?;
         Ok(Connection::Cluster(connection))
+    }
+}
+
+impl RedisStoreBuilder {
+    /// The master the Sentinels at `self.urls` name: their user name and
+    /// password from the first URL, the master's from
+    /// [`master_credentials`](Self::master_credentials), TLS to both when
+    /// the URLs are `rediss://`.
+    async fn connect_sentinel(
+        &self,
+        master: &str,
+        certificates: Option<TlsCertificates>,
+        tls: bool,
+    ) -> Result<Connection, ConnectError> {
+        let infos = self
+            .urls
+            .iter()
+            .map(|url| url.as_str().into_connection_info())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| ConnectError::InvalidUrl(error.to_string()))?;
+        let invalid = |error: RedisError| ConnectError::InvalidConfig(format!("Redis Sentinels: {error}"));
+        let mut builder = SentinelClientBuilder::new(
+            infos.iter().map(|info| info.addr().clone()),
+            master,
+            SentinelServerType::Master,
+        )
+        .map_err(invalid)?;
+        let sentinel_auth = infos[0].redis_settings();
+        if let Some(username) = sentinel_auth.username() {
+            builder = builder.set_client_to_sentinel_username(username);
+        }
+        if let Some(password) = sentinel_auth.password() {
+            builder = builder.set_client_to_sentinel_password(password);
+        }
+        if let Some((username, password)) = &self.master_credentials {
+            if let Some(username) = username {
+                builder = builder.set_client_to_redis_username(username);
+            }
+            builder = builder.set_client_to_redis_password(password);
+        }
+        if tls {
+            builder = builder.set_client_to_redis_tls_mode(TlsMode::Secure);
+            if let Some(certificates) =
+                certificates.filter(|c| c.root_cert.is_some() || c.client_tls.is_some())
+            {
+                builder = builder
+                    .set_client_to_redis_certificates(certificates.clone())
+                    .set_client_to_sentinel_certificates(certificates);
+            }
+        }
+        let client = builder.build().map_err(invalid)?;
+        let connection =
+            tokio::time::timeout(self.timeout * 4, SentinelConnection::connect(client, self.timeout))
+                .await
+                .map_err(|_| ConnectError::Unreachable(format!("no answer within {:?}", self.timeout * 4)))?
+                .map_err(|error| match error.kind() {
+                    ErrorKind::MasterNameNotFoundBySentinel => ConnectError::InvalidConfig(format!(
+                        "the Redis Sentinels monitor no master named {master:?}"
+                    )),
+                    _ => classify(&error, tls),
+                })?;
+        Ok(Connection::Sentinel(connection))
     }
 }
 

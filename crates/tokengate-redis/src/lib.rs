@@ -29,6 +29,9 @@
 //!   `rediss://` for TLS, `unix:///run/redis.sock` for a socket.
 //! - A Redis Cluster: [`RedisStore::builder_from_urls`]`(["redis://a:7000",
 //!   "redis://b:7000"])` with some of its nodes as seeds.
+//! - A master behind Redis Sentinel:
+//!   [`RedisStore::builder_from_sentinels`]`(["redis://s1:26379"], "tokens")`;
+//!   the master is asked again after a failure, so a failover is followed.
 //! - From configuration: [`RedisStore::builder_from_list`]`("redis://a:7000,redis://b:7000")`:
 //!   one URL is a single node, several are cluster seeds.
 //! - TLS (`rediss://`): the server's certificate is checked against the
@@ -129,6 +132,7 @@ mod builder;
 mod connection;
 mod keys;
 mod scripts;
+mod sentinel;
 mod store;
 
 pub use builder::{

@@ -12,7 +12,7 @@ use tokengate_core::store::{
     UseOutcome,
 };
 
-use crate::builder::{ConnectError, RedisStoreBuilder, classify, split_list};
+use crate::builder::{ConnectError, RedisStoreBuilder, Topology, classify, split_list};
 use crate::connection::Connection;
 use crate::keys::{KeyLayout, USE_GROUPS};
 use crate::scripts::{self, LuaScript};
@@ -74,7 +74,7 @@ impl RedisStore {
     /// `redis://[[user]:password@]host[:port][/db]`, `rediss://…` for TLS,
     /// or `unix:///path/to/redis.sock`.
     pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
-        RedisStoreBuilder::new(vec![url.into()], false)
+        RedisStoreBuilder::new(vec![url.into()], Topology::Single)
     }
 
     /// A builder for a store on a Redis Cluster reached through the seed
@@ -87,7 +87,31 @@ impl RedisStore {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        RedisStoreBuilder::new(urls.into_iter().map(Into::into).collect(), true)
+        RedisStoreBuilder::new(urls.into_iter().map(Into::into).collect(), Topology::Cluster)
+    }
+
+    /// A builder for a store on the master that the Redis Sentinels at
+    /// `urls` monitor under `master` (Sentinel's `sentinel monitor <master> …`),
+    /// e.g. `(["redis://10.0.0.5:26379", "redis://10.0.0.6:26379"], "tokens")`.
+    ///
+    /// The master's address is asked of the Sentinels at connection and again
+    /// after any failure that may mean it changed (a broken connection, a
+    /// timeout, `READONLY` from a master demoted to replica): through a
+    /// failover, requests answer 503 until the new master is reached, and a
+    /// spent `jti` is never accepted (records the old master had not yet
+    /// replicated are caught by the [lost-data check](crate#lost-data-and-rollbacks)).
+    /// The Sentinels' password is that of the first URL; the master's is
+    /// [`RedisStoreBuilder::master_credentials`]. `rediss://` URLs use TLS
+    /// to the Sentinels and the master alike.
+    pub fn builder_from_sentinels<I, S>(urls: I, master: impl Into<String>) -> RedisStoreBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RedisStoreBuilder::new(
+            urls.into_iter().map(Into::into).collect(),
+            Topology::Sentinel { master: master.into() },
+        )
     }
 
     /// A builder from the comma-separated form used in configuration (e.g.
@@ -104,8 +128,8 @@ impl RedisStore {
     /// ```
     pub fn builder_from_list(list: &str) -> RedisStoreBuilder {
         let urls = split_list(list);
-        let cluster = urls.len() > 1;
-        RedisStoreBuilder::new(urls, cluster)
+        let topology = if urls.len() > 1 { Topology::Cluster } else { Topology::Single };
+        RedisStoreBuilder::new(urls, topology)
     }
 
     /// Connects to one node at `url` with the defaults; see [`RedisStoreBuilder::connect`].
