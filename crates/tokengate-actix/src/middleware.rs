@@ -41,6 +41,7 @@ use crate::request::ActixRequest;
 /// # let _ = app;
 /// # }
 /// ```
+#[must_use = "middleware protects nothing until wrapped around an app or scope"]
 pub struct TokenGate<C = StandardClaims, R = JsonRefusal> {
     validator: Validator,
     mode: Mode,

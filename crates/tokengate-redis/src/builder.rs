@@ -103,6 +103,7 @@ pub(crate) enum Topology {
 /// [`RedisStore::builder_from_sentinels`] (a master behind Sentinels) and
 /// [`RedisStore::builder_from_list`] (one node or a cluster, from `redis://a,redis://b`).
 #[derive(Clone)]
+#[must_use = "a builder does nothing until connect() is awaited"]
 pub struct RedisStoreBuilder {
     urls: Vec<String>,
     topology: Topology,

@@ -55,6 +55,7 @@ pub use tokengate_core::adapter::DEFAULT_FORM_LIMIT;
 /// # }
 /// ```
 #[derive(Clone, Copy, Debug)]
+#[must_use = "a layer does nothing until applied to a service"]
 pub struct FormBodyLayer {
     limit: usize,
 }

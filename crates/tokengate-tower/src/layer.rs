@@ -55,6 +55,7 @@ use crate::render::{JsonRefusal, RenderRefusal};
 /// # let _ = service;
 /// # }
 /// ```
+#[must_use = "a layer protects nothing until applied to a service"]
 pub struct TokenLayer<C = StandardClaims, R = JsonRefusal> {
     validator: Validator,
     mode: Mode,

@@ -33,32 +33,40 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs builds with every feature and `--cfg docsrs`: each feature-gated
+// item then says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use tokengate_core::*;
 /// `Issuer::discover(iss)`: an issuer and its keys by discovery, the URL written once.
 #[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub use tokengate_jwks::IssuerDiscovery;
 
 /// Issuer keys over HTTPS: JWK Set fetching, discovery, caching and refresh.
 #[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub mod jwks {
     pub use tokengate_jwks::*;
 }
 
 /// actix-web middleware and extractors.
 #[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix {
     pub use tokengate_actix::*;
 }
 
 /// The Tower layer (and, with feature `axum`, the axum extractors).
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower {
     pub use tokengate_tower::*;
 }
 
 /// Single-use records and revocations shared by a fleet through Redis.
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis {
     pub use tokengate_redis::*;
 }
@@ -66,6 +74,7 @@ pub mod redis {
 /// Opaque tokens: RFC 7662 token introspection with client authentication,
 /// discovery, a bounded digest-keyed cache and single flight.
 #[cfg(feature = "introspect")]
+#[cfg_attr(docsrs, doc(cfg(feature = "introspect")))]
 pub mod introspect {
     pub use tokengate_introspect::*;
 }

@@ -103,6 +103,7 @@ impl StripPrefixIgnoreCase for str {
 /// # Ok::<(), tokengate_core::KeyError>(())
 /// ```
 #[derive(Clone)]
+#[must_use = "an Issuer does nothing until given to ValidatorBuilder::issuer"]
 pub struct Issuer {
     pub(crate) name: Option<String>,
     pub(crate) audiences: Vec<String>,
