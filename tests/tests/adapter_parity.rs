@@ -3,7 +3,8 @@
 //! served on 127.0.0.1, gets the same requests and must answer identically —
 //! misconfigured routes (an extractor or a scope check with no gate in
 //! front), optional mode (anonymous, malformed, invalid), the one
-//! form-detection rule, form tokens with a method that takes no body, and
+//! form-detection rule, form tokens with a method that takes no body, cookie
+//! and custom-header tokens, and
 //! refusals made behind the gate (a handler's `?`, an extractor) rendered by
 //! the gate with the validator's realm and the gate's renderer.
 
@@ -42,7 +43,12 @@ fn validator(key: &SigningKey) -> Validator {
                 .algorithms([Algorithm::ES256])
                 .keys(KeySet::new([key.verification_key()])),
         )
-        .token_locations(TokenLocations { query: false, form_body: true })
+        .token_locations(TokenLocations {
+            form_body: true,
+            header: Some("x-api-token"),
+            cookie: Some("tg_token"),
+            ..Default::default()
+        })
         .realm(REALM)
         .build()
         .unwrap()
@@ -212,6 +218,33 @@ async fn both_adapters_decide_every_shared_rule_identically() {
                 .bearer(&user),
             200,
         ),
+        // A cookie and a custom header, where enabled: once, and alone.
+        ("cookie token", Request::get("/me").header("cookie", format!("theme=dark; tg_token={user}")), 200),
+        ("expired cookie token", Request::get("/me").header("cookie", format!("tg_token={expired}")), 401),
+        (
+            "cookie twice",
+            Request::get("/me").header("cookie", format!("tg_token={user}; tg_token={admin}")),
+            400,
+        ),
+        (
+            "cookie and header token",
+            Request::get("/me").header("cookie", format!("tg_token={user}")).bearer(&user),
+            400,
+        ),
+        ("custom header token", Request::get("/me").header("x-api-token", user.clone()), 200),
+        (
+            "custom header and cookie",
+            Request::get("/me")
+                .header("x-api-token", user.clone())
+                .header("cookie", format!("tg_token={user}")),
+            400,
+        ),
+        (
+            "custom header with a scheme",
+            Request::get("/me").header("x-api-token", format!("Bearer {user}")),
+            400,
+        ),
+        ("an unrelated cookie is no token", Request::get("/me").header("cookie", "session=abc"), 401),
         // RFC 6750 §2.2: never with GET.
         ("form token on GET", Request::get("/form").form(format!("access_token={user}")), 400),
         // Refusals made behind the gate are the gate's, with its realm.

@@ -51,7 +51,7 @@ fn validate(validator: &Validator, request: &FormRequest) -> Result<tokengate::V
 
 #[test]
 fn form_body_tokens_only_when_enabled_and_never_twice() {
-    let (validator, token) = setup(TokenLocations { query: false, form_body: true });
+    let (validator, token) = setup(TokenLocations { form_body: true, ..Default::default() });
     let body = format!("a=1&access_token={token}").into_bytes();
     assert!(
         validate(&validator, &FormRequest { authorization: vec![], query: None, body: Some(body.clone()) })
@@ -97,7 +97,7 @@ fn form_body_tokens_only_when_enabled_and_never_twice() {
 
 #[test]
 fn query_tokens_and_header_requests_through_http_types() {
-    let (validator, token) = setup(TokenLocations { query: true, form_body: false });
+    let (validator, token) = setup(TokenLocations { query: true, ..Default::default() });
     let request = http::Request::get(format!("/r?access_token={token}")).body(()).unwrap();
     assert!(block_on(validator.validate_request::<tokengate::StandardClaims, _>(&request)).is_ok());
     let (parts, ()) = http::Request::get("/r")

@@ -120,7 +120,7 @@ fn raw_request() -> impl Strategy<Value = RawRequest> {
 
 #[test]
 fn extraction_never_panics_and_only_yields_b64tokens() {
-    let everywhere = TokenLocations { query: true, form_body: true };
+    let everywhere = TokenLocations { query: true, form_body: true, ..Default::default() };
     proptest!(config(2048), |(request in raw_request())| {
         for locations in [TokenLocations::default(), everywhere] {
             match tokengate::extract_token(&request, locations) {
@@ -147,7 +147,7 @@ fn extraction_through_http_types_never_panics() {
         let Ok(uri) = format!("/?{query}").parse::<http::Uri>() else { return Ok(()) };
         let mut request = http::Request::get(uri).body(()).unwrap();
         request.headers_mut().insert("authorization", value);
-        if let Ok(token) = tokengate::extract_token(&request, TokenLocations { query: true, form_body: false }) {
+        if let Ok(token) = tokengate::extract_token(&request, TokenLocations { query: true, ..Default::default() }) {
             prop_assert!(is_b64token(&token), "{token:?}");
         }
     });

@@ -257,7 +257,7 @@ async fn form_bodies_are_seen_when_read_and_handed_on_unchanged() {
                 .algorithms([Algorithm::ES256])
                 .keys(KeySet::new([f.key.verification_key()])),
         )
-        .token_locations(tokengate_core::TokenLocations { query: false, form_body: true })
+        .token_locations(tokengate_core::TokenLocations { form_body: true, ..Default::default() })
         .build()
         .unwrap();
     let header_only = f.validator.clone();

@@ -76,6 +76,11 @@ pub enum BuildError {
     /// A token-size limit outside [`TOKEN_SIZE_LIMITS`](crate::TOKEN_SIZE_LIMITS).
     #[error("the token size limit must be between 256 bytes and 1 MiB")]
     TokenSizeLimit,
+    /// A [`TokenLocations`](crate::TokenLocations) header or cookie name
+    /// that cannot be used (not a lower-case header name, not a cookie name,
+    /// or a header with another meaning such as `authorization`).
+    #[error("token locations: {0}")]
+    TokenLocation(String),
     /// The verdict hook's queue has no room (a capacity of 0), or its
     /// thread could not be started; the text says which.
     #[error("verdict hook: {0}")]

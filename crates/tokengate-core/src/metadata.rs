@@ -135,7 +135,7 @@ mod tests {
                     .algorithms([Algorithm::HS256])
                     .keys(KeySet::new([Key::hmac_secret([7u8; 32]).unwrap()])),
             )
-            .token_locations(TokenLocations { query: false, form_body: true })
+            .token_locations(TokenLocations { form_body: true, ..Default::default() })
             .build()
             .unwrap()
     }

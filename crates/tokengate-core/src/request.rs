@@ -75,15 +75,55 @@ impl RequestParts for http::request::Parts {
 
 /// Where tokens are accepted besides the `Authorization` header.
 ///
-/// Both are off by default: tokens in URLs end up in logs and browser
-/// history (RFC 6750 §5.3). Whatever is enabled, a request presenting a
-/// token in more than one place is refused `invalid_request`.
+/// All are off by default: tokens in URLs end up in logs and browser
+/// history (RFC 6750 §5.3), and a token in a cookie is sent by the browser
+/// on every request, including forged cross-site ones. Whatever is enabled,
+/// a request presenting a token in more than one place (or twice in one) is
+/// refused `invalid_request`.
+///
+/// ```
+/// use tokengate_core::TokenLocations;
+/// // The `Authorization` header, or the `access_token` cookie of a browser app.
+/// let locations = TokenLocations { cookie: Some("access_token"), ..TokenLocations::default() };
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TokenLocations {
     /// Accept `?access_token=` (RFC 6750 §2.3).
     pub query: bool,
     /// Accept an `access_token` form-body parameter (RFC 6750 §2.2).
     pub form_body: bool,
+    /// Accept the token as the whole value of this header (e.g.
+    /// `x-api-token`; no scheme in front). Lower case; not `authorization`
+    /// or `dpop` (the builder refuses them). Only `Bearer` semantics: a
+    /// DPoP-bound token is never accepted from it.
+    pub header: Option<&'static str>,
+    /// Accept the token as the value of the cookie of this name (compared
+    /// exactly, as RFC 6265 does). Only for same-site cookies: a browser
+    /// sends the cookie with cross-site requests unless `SameSite` says
+    /// otherwise, so protect state-changing routes against CSRF.
+    pub cookie: Option<&'static str>,
+}
+
+impl TokenLocations {
+    /// Why these locations cannot be used, if so: a header or cookie name
+    /// that is not an RFC 9110 token (or a header name not in lower case),
+    /// or a header the validator reads for something else.
+    pub(crate) fn problem(&self) -> Option<String> {
+        if let Some(name) = self.header {
+            if name.is_empty() || !name.bytes().all(|b| is_tchar(b) && !b.is_ascii_uppercase()) {
+                return Some(format!("token header {name:?} is not a lower-case header name"));
+            }
+            if matches!(name, "authorization" | "dpop" | "cookie") {
+                return Some(format!("token header {name:?} already has a meaning"));
+            }
+        }
+        if let Some(name) = self.cookie
+            && (name.is_empty() || !name.bytes().all(is_tchar))
+        {
+            return Some(format!("token cookie {name:?} is not a cookie name"));
+        }
+        None
+    }
 }
 
 /// The bearer token a request presents.
@@ -114,8 +154,16 @@ pub(crate) fn extract_credentials<R: RequestParts + ?Sized>(
     let from_header = header.map(|value| credentials(value, dpop)).transpose()?.flatten();
     let from_query = request.query().map(|q| access_token_param(q.as_bytes())).transpose()?.flatten();
     let from_body = request.form_body().map(access_token_param).transpose()?.flatten();
+    let from_custom = locations.header.map(|name| custom_header(request, name)).transpose()?.flatten();
+    let from_cookie = locations.cookie.map(|name| cookie(request, name)).transpose()?.flatten();
 
-    let presented = [from_header.is_some(), from_query.is_some(), from_body.is_some()];
+    let presented = [
+        from_header.is_some(),
+        from_query.is_some(),
+        from_body.is_some(),
+        from_custom.is_some(),
+        from_cookie.is_some(),
+    ];
     if presented.into_iter().filter(|p| *p).count() > 1 {
         return Err(Error::MalformedRequest(RequestProblem::MultipleTokens));
     }
@@ -128,7 +176,12 @@ pub(crate) fn extract_credentials<R: RequestParts + ?Sized>(
     let (token, scheme) = match from_header {
         Some((token, scheme)) => (Cow::Borrowed(token), scheme),
         None => {
-            let token = from_query.filter(|_| locations.query).or(from_body).ok_or(Error::MissingToken)?;
+            let token = from_query
+                .filter(|_| locations.query)
+                .or(from_body)
+                .or(from_custom.map(Cow::Borrowed))
+                .or(from_cookie.map(Cow::Borrowed))
+                .ok_or(Error::MissingToken)?;
             (token, Scheme::Bearer)
         }
     };
@@ -335,6 +388,52 @@ fn access_token_param(encoded: &[u8]) -> Result<Option<Cow<'_, str>>, Error> {
     }
 }
 
+/// The whole value of the header `name`; twice is an error.
+fn custom_header<'r, R: RequestParts + ?Sized>(
+    request: &'r R,
+    name: &'static str,
+) -> Result<Option<&'r str>, Error> {
+    let mut values = request.header_values(name);
+    let Some(value) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(Error::MalformedRequest(RequestProblem::MultipleTokens));
+    }
+    token_text(value.trim_ascii()).map(Some)
+}
+
+/// The value of the cookie `name` across every `Cookie` header (RFC 6265
+/// §4.2.1: `name=value` pairs separated by `; `; a value may be quoted).
+/// The same name twice is an error: which one the browser meant is unknown.
+fn cookie<'r, R: RequestParts + ?Sized>(
+    request: &'r R,
+    name: &'static str,
+) -> Result<Option<&'r str>, Error> {
+    let mut found = None;
+    for header in request.header_values("cookie") {
+        for pair in header.split(|b| *b == b';') {
+            let Some(at) = pair.iter().position(|b| *b == b'=') else { continue };
+            if pair[..at].trim_ascii() != name.as_bytes() {
+                continue;
+            }
+            if found.is_some() {
+                return Err(Error::MalformedRequest(RequestProblem::MultipleTokens));
+            }
+            let value = pair[at + 1..].trim_ascii();
+            found = Some(value.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")).unwrap_or(value));
+        }
+    }
+    found.map(token_text).transpose()
+}
+
+/// A token's bytes as text: empty is `EmptyToken`, not UTF-8 is
+/// `InvalidCharacters` (the `b64token` check follows).
+fn token_text(value: &[u8]) -> Result<&str, Error> {
+    if value.is_empty() {
+        return Err(Error::MalformedRequest(RequestProblem::EmptyToken));
+    }
+    std::str::from_utf8(value).map_err(|_| Error::MalformedRequest(RequestProblem::InvalidCharacters))
+}
+
 /// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn check_b64token(token: &str) -> Result<(), Error> {
     let bytes = token.as_bytes();
@@ -362,8 +461,9 @@ mod tests {
         extract_token(&request(headers, uri), locations).map(Cow::into_owned)
     }
 
-    const DEFAULT: TokenLocations = TokenLocations { query: false, form_body: false };
-    const QUERY: TokenLocations = TokenLocations { query: true, form_body: false };
+    const DEFAULT: TokenLocations =
+        TokenLocations { query: false, form_body: false, header: None, cookie: None };
+    const QUERY: TokenLocations = TokenLocations { query: true, ..DEFAULT };
 
     #[test]
     fn header_scheme_is_case_insensitive() {
@@ -450,7 +550,7 @@ mod tests {
 
     #[test]
     fn form_body_tokens_need_a_method_with_content_semantics() {
-        const FORM: TokenLocations = TokenLocations { query: false, form_body: true };
+        const FORM: TokenLocations = TokenLocations { form_body: true, ..DEFAULT };
         let with = |method: &str| {
             let request = http::Request::builder().method(method).uri("/").body(()).unwrap();
             extract_token(&WithBody(request, "x=1&access_token=abc"), FORM).map(Cow::into_owned)
@@ -468,6 +568,96 @@ mod tests {
         // Where body tokens are not accepted, a GET's body token is no token at all.
         let request = http::Request::get("/").body(()).unwrap();
         assert_eq!(extract_token(&WithBody(request, "access_token=abc"), DEFAULT), Err(Error::MissingToken));
+    }
+
+    /// A GET request with these `(name, value)` headers.
+    fn with_headers(headers: &[(&str, &str)]) -> http::Request<()> {
+        let mut builder = http::Request::get("/");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap()
+    }
+
+    const COOKIE: TokenLocations = TokenLocations { cookie: Some("tg"), ..DEFAULT };
+    const HEADER: TokenLocations = TokenLocations { header: Some("x-api-token"), ..DEFAULT };
+
+    fn malformed(problem: RequestProblem) -> Result<String, Error> {
+        Err(Error::MalformedRequest(problem))
+    }
+
+    #[test]
+    fn cookie_tokens_only_when_enabled_and_only_once() {
+        let extract = |headers: &[(&str, &str)], locations| {
+            extract_token(&with_headers(headers), locations).map(Cow::into_owned)
+        };
+        let cookie = |value| [("cookie", value)];
+        assert_eq!(extract(&cookie("a=1; tg=abc.def; b=2"), COOKIE), Ok("abc.def".to_owned()));
+        assert_eq!(extract(&cookie("tg=\"abc\""), COOKIE), Ok("abc".to_owned()), "a quoted value");
+        assert_eq!(extract(&[("cookie", "a=1"), ("cookie", "tg=abc")], COOKIE), Ok("abc".to_owned()));
+        // Off by default, another name, a name that only contains ours: no token.
+        assert_eq!(extract(&cookie("tg=abc"), DEFAULT), Err(Error::MissingToken));
+        assert_eq!(extract(&cookie("TG=abc; xtg=abc; tg2=abc"), COOKIE), Err(Error::MissingToken));
+        // Twice (one header or two), or beside another presentation: refused.
+        assert_eq!(extract(&cookie("tg=abc; tg=def"), COOKIE), malformed(RequestProblem::MultipleTokens));
+        assert_eq!(
+            extract(&[("cookie", "tg=abc"), ("cookie", "tg=abc")], COOKIE),
+            malformed(RequestProblem::MultipleTokens)
+        );
+        assert_eq!(
+            extract(&[("cookie", "tg=abc"), ("authorization", "Bearer abc")], COOKIE),
+            malformed(RequestProblem::MultipleTokens)
+        );
+        // Empty, or outside b64token.
+        assert_eq!(extract(&cookie("tg="), COOKIE), malformed(RequestProblem::EmptyToken));
+        assert_eq!(extract(&cookie("tg=\"\""), COOKIE), malformed(RequestProblem::EmptyToken));
+        assert_eq!(extract(&cookie("tg=a,b"), COOKIE), malformed(RequestProblem::InvalidCharacters));
+        // The Authorization header still works beside an unrelated cookie.
+        assert_eq!(
+            extract(&[("cookie", "session=1"), ("authorization", "Bearer abc")], COOKIE),
+            Ok("abc".to_owned())
+        );
+    }
+
+    #[test]
+    fn custom_header_tokens_only_when_enabled_and_only_once() {
+        let extract = |headers: &[(&str, &str)], locations| {
+            extract_token(&with_headers(headers), locations).map(Cow::into_owned)
+        };
+        assert_eq!(extract(&[("x-api-token", " abc.def ")], HEADER), Ok("abc.def".to_owned()));
+        assert_eq!(extract(&[("x-api-token", "abc")], DEFAULT), Err(Error::MissingToken));
+        assert_eq!(
+            extract(&[("x-api-token", "abc"), ("x-api-token", "abc")], HEADER),
+            malformed(RequestProblem::MultipleTokens)
+        );
+        assert_eq!(
+            extract(&[("x-api-token", "abc"), ("authorization", "Bearer abc")], HEADER),
+            malformed(RequestProblem::MultipleTokens)
+        );
+        assert_eq!(extract(&[("x-api-token", "")], HEADER), malformed(RequestProblem::EmptyToken));
+        // The scheme is not stripped: the whole value is the token.
+        assert_eq!(
+            extract(&[("x-api-token", "Bearer abc")], HEADER),
+            malformed(RequestProblem::InvalidCharacters)
+        );
+        let both = TokenLocations { cookie: Some("tg"), ..HEADER };
+        assert_eq!(
+            extract(&[("x-api-token", "abc"), ("cookie", "tg=abc")], both),
+            malformed(RequestProblem::MultipleTokens)
+        );
+    }
+
+    #[test]
+    fn unusable_header_and_cookie_names_are_named() {
+        for header in ["X-Api-Token", "authorization", "dpop", "cookie", "", "x api"] {
+            let locations = TokenLocations { header: Some(header), ..DEFAULT };
+            assert!(locations.problem().is_some(), "{header:?}");
+        }
+        for cookie in ["", "a b", "a;b", "a=b"] {
+            let locations = TokenLocations { cookie: Some(cookie), ..DEFAULT };
+            assert!(locations.problem().is_some(), "{cookie:?}");
+        }
+        assert_eq!(TokenLocations { cookie: Some("__Host-token"), ..HEADER }.problem(), None);
     }
 
     #[test]

@@ -230,7 +230,7 @@ async fn form_body_layer_shows_form_tokens_to_the_token_layer() {
                     .algorithms([tokengate_core::Algorithm::ES256])
                     .keys(tokengate_core::KeySet::new([fx.key.verification_key()])),
             )
-            .token_locations(tokengate_core::TokenLocations { query: false, form_body: true })
+            .token_locations(tokengate_core::TokenLocations { form_body: true, ..Default::default() })
             .build()
             .unwrap(),
     ))

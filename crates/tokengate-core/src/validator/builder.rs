@@ -215,6 +215,9 @@ impl ValidatorBuilder {
         if !TOKEN_SIZE_LIMITS.contains(&self.max_token_bytes) {
             return Err(BuildError::TokenSizeLimit);
         }
+        if let Some(problem) = self.locations.problem() {
+            return Err(BuildError::TokenLocation(problem));
+        }
         let mut issuers = resolve(self.issuers)?;
         if let Some(tenants) = self.tenants {
             if issuers.list.iter().any(|issuer| issuer.name().is_none()) {
