@@ -71,7 +71,7 @@ fn each_validation_is_one_span_and_each_refusal_says_why_without_the_token() {
 /// a `sub` or a `jti`.
 #[test]
 fn validations_and_cache_lookups_are_counted() {
-    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use metrics_util::debugging::DebuggingRecorder;
 
     let key = SigningKey::generate(Algorithm::ES256).with_kid("key-7");
     let validator = validator(issuer(&[Algorithm::ES256], &[&key]));
@@ -85,22 +85,7 @@ fn validations_and_cache_lookups_are_counted() {
         }
         assert!(check(&validator, &expired).is_err());
     });
-    let mut counters = std::collections::BTreeMap::new();
-    let mut histograms = 0;
-    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
-        let (kind, key) = key.into_parts();
-        let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
-        for label in &labels {
-            assert!(!label.contains("user-1") && !label.contains("token-1"), "{label}");
-        }
-        let name = format!("{}{{{}}}", key.name(), labels.join(","));
-        match value {
-            DebugValue::Counter(count) => drop(counters.insert(name, count)),
-            DebugValue::Histogram(samples) => histograms += samples.len(),
-            DebugValue::Gauge(_) => {}
-        }
-        let _ = kind;
-    }
+    let Metrics { counters, histograms, .. } = Metrics::read(&snapshotter);
     assert_eq!(
         counters.get(&format!("tokengate_validations_total{{outcome=accepted,cause=none,issuer={ISS}}}")),
         Some(&3),
@@ -113,7 +98,119 @@ fn validations_and_cache_lookups_are_counted() {
     );
     assert_eq!(counters.get("tokengate_token_cache_total{result=hit}"), Some(&2), "{counters:?}");
     assert_eq!(counters.get("tokengate_token_cache_total{result=miss}"), Some(&2), "{counters:?}");
-    assert_eq!(histograms, 4);
+    assert_eq!(histograms.get("tokengate_validation_seconds{outcome=accepted}"), Some(&3));
+    assert_eq!(histograms.get("tokengate_validation_seconds{outcome=refused}"), Some(&1));
+    // The revocation store is asked once per token that passed every other check.
+    assert_eq!(
+        counters.get("tokengate_store_operations_total{store=revocation,outcome=ok}"),
+        Some(&3),
+        "{counters:?}"
+    );
+    assert_eq!(histograms.get("tokengate_store_seconds{store=revocation}"), Some(&3));
+}
+
+/// Every metric recorded, by name and labels (`name{k=v,…}`); no label
+/// carries the test tokens' `sub` or `jti`.
+struct Metrics {
+    counters: std::collections::BTreeMap<String, u64>,
+    gauges: std::collections::BTreeMap<String, f64>,
+    histograms: std::collections::BTreeMap<String, usize>,
+}
+
+impl Metrics {
+    fn read(snapshotter: &metrics_util::debugging::Snapshotter) -> Metrics {
+        use metrics_util::debugging::DebugValue;
+        let mut metrics = Metrics {
+            counters: Default::default(),
+            gauges: Default::default(),
+            histograms: Default::default(),
+        };
+        for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+            let (_, key) = key.into_parts();
+            let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+            for label in &labels {
+                assert!(!label.contains("user-1") && !label.contains("token-1"), "{label}");
+            }
+            let name = format!("{}{{{}}}", key.name(), labels.join(","));
+            match value {
+                DebugValue::Counter(count) => drop(metrics.counters.insert(name, count)),
+                DebugValue::Gauge(value) => drop(metrics.gauges.insert(name, value.into_inner())),
+                DebugValue::Histogram(samples) => drop(metrics.histograms.insert(name, samples.len())),
+            }
+        }
+        metrics
+    }
+}
+
+/// Feature `metrics` with JWKS and single use: key-set fetches by outcome,
+/// the number of keys and when they were fetched; replay-store calls by
+/// outcome (a replay is refused, and counted by its cause).
+#[test]
+fn key_fetches_and_single_use_are_counted() {
+    use metrics_util::debugging::DebuggingRecorder;
+    use tokengate::jwks::JwksSource;
+    use tokengate::{Issuer, SingleUse, StandardClaims, Validator};
+    use tokengate_testkit::{Failure, MockIssuer};
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let started = tokengate_testkit::now();
+    let issuer_url = metrics::with_local_recorder(&recorder, || {
+        // One thread: the key source's fetch tasks record into this recorder.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let idp = MockIssuer::start().await.unwrap();
+            let keys = JwksSource::discover(idp.issuer())
+                .allow_http_loopback(true)
+                .cooldown(std::time::Duration::ZERO)
+                .build()
+                .unwrap();
+            let validator = Validator::builder()
+                .issuer(
+                    Issuer::new(idp.issuer())
+                        .audience(idp.audience())
+                        .algorithms([Algorithm::ES256])
+                        .key_source(keys.clone())
+                        .single_use(SingleUse::new()),
+                )
+                .build()
+                .unwrap();
+            let token = idp.valid_token();
+            validator.validate_token::<StandardClaims>(&token).await.expect("first use");
+            let replay = validator.validate_token::<StandardClaims>(&token).await.unwrap_err();
+            assert_eq!(replay, tokengate::Error::Replayed);
+            idp.fail(Failure::ServerError);
+            assert!(keys.refresh_now().await.is_err());
+            idp.fail(Failure::None);
+            idp.issuer().to_owned()
+        })
+    });
+    let Metrics { counters, gauges, histograms } = Metrics::read(&snapshotter);
+    let source = format!("source={issuer_url}");
+    assert_eq!(
+        counters.get(&format!("tokengate_jwks_fetches_total{{{source},outcome=ok}}")),
+        Some(&1),
+        "{counters:?}"
+    );
+    assert_eq!(
+        counters.get(&format!("tokengate_jwks_fetches_total{{{source},outcome=error}}")),
+        Some(&1),
+        "{counters:?}"
+    );
+    assert_eq!(gauges.get(&format!("tokengate_jwks_keys{{{source}}}")), Some(&1.0), "{gauges:?}");
+    let fetched_at = gauges[&format!("tokengate_jwks_last_success_timestamp_seconds{{{source}}}")];
+    assert!(fetched_at >= started as f64 && fetched_at <= tokengate_testkit::now() as f64, "{fetched_at}");
+    assert_eq!(
+        counters.get("tokengate_store_operations_total{store=replay,outcome=ok}"),
+        Some(&2),
+        "{counters:?}"
+    );
+    assert_eq!(histograms.get("tokengate_store_seconds{store=replay}"), Some(&2));
+    assert_eq!(
+        counters.get("tokengate_validations_total{outcome=refused,cause=replayed,issuer=unknown}"),
+        Some(&1),
+        "{counters:?}"
+    );
 }
 
 /// The verdict hook gets every outcome — accepted with who and what,

@@ -7,12 +7,16 @@
 //! | `tokengate_validations_total` | counter | `outcome` (`accepted`/`refused`), `cause` (`Error::cause`, `none` when accepted), `issuer` (configured `iss` when accepted, else `unknown`) | validations |
 //! | `tokengate_validation_seconds` | histogram | `outcome` | time from presentation to verdict |
 //! | `tokengate_token_cache_total` | counter | `result` (`hit`/`miss`) | verified-token cache lookups |
+//! | `tokengate_store_operations_total` | counter | `store` (`replay`/`revocation`), `outcome` (`ok`/`unavailable`/`full`) | calls to the replay and revocation stores on the validation path |
+//! | `tokengate_store_seconds` | histogram | `store` | time of each of those calls |
 
 #[cfg(feature = "metrics")]
 mod enabled {
+    use std::future::Future;
     use std::time::Instant;
 
     use crate::error::Error;
+    use crate::store::StoreError;
 
     /// When a validation started.
     pub(crate) struct Started(Instant);
@@ -36,11 +40,34 @@ mod enabled {
         let result = if hit { "hit" } else { "miss" };
         metrics::counter!("tokengate_token_cache_total", "result" => result).increment(1);
     }
+
+    /// Awaits a call to the `store` (`replay`/`revocation`), counting it by
+    /// outcome and timing it.
+    pub(crate) async fn store_call<T>(
+        store: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let result = call.await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(StoreError::Unavailable { .. }) => "unavailable",
+            Err(StoreError::Full { .. }) => "full",
+        };
+        metrics::counter!("tokengate_store_operations_total", "store" => store, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("tokengate_store_seconds", "store" => store)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
 }
 
 #[cfg(not(feature = "metrics"))]
 mod enabled {
+    use std::future::Future;
+
     use crate::error::Error;
+    use crate::store::StoreError;
 
     pub(crate) struct Started;
 
@@ -54,6 +81,14 @@ mod enabled {
 
     #[inline(always)]
     pub(crate) fn cache_lookup(_: bool) {}
+
+    #[inline(always)]
+    pub(crate) async fn store_call<T>(
+        _: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        call.await
+    }
 }
 
-pub(crate) use enabled::{cache_lookup, start, validation};
+pub(crate) use enabled::{cache_lookup, start, store_call, validation};

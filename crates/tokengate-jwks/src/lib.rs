@@ -80,6 +80,7 @@ pub mod discovery;
 mod error;
 mod fetch;
 mod issuer;
+mod observe;
 mod refresh;
 mod source;
 pub mod transport;

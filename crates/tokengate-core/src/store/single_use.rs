@@ -85,7 +85,12 @@ pub(crate) async fn spend(
     let jti = facts.token_id.as_deref().ok_or(Error::MissingClaim(Cow::Borrowed("jti")))?;
     let (exp, iat) = check_lifetime(policy, facts, now)?;
     let keep_until = exp.saturating_add(leeway);
-    match store.record_use(TokenUse::new(issuer, jti, iat, keep_until, now)).await? {
+    match crate::observe::store_call(
+        "replay",
+        store.record_use(TokenUse::new(issuer, jti, iat, keep_until, now)),
+    )
+    .await?
+    {
         UseOutcome::First => Ok(()),
         UseOutcome::AlreadyUsed => Err(Error::Replayed),
         UseOutcome::IssuedBeforeRecords => Err(Error::PossiblyReplayed),

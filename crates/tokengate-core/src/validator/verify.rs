@@ -131,14 +131,14 @@ impl Validator {
         let iss = issuer.record_name();
         let revocable =
             TokenRef::new(iss, facts.token_id.as_deref(), facts.subject.as_deref(), facts.issued_at, now);
-        if inner.revocations.is_revoked(revocable).await? {
+        if observe::store_call("revocation", inner.revocations.is_revoked(revocable)).await? {
             return Err(Error::Revoked);
         }
         let mut presentation = Presentation::default();
         if let (Some(proof), Some(dpop)) = (&proof, &inner.dpop) {
             let keep_until = dpop.proof_kept_until(proof);
             let record = TokenUse::dpop_proof(&proof.thumbprint, &proof.jti, proof.iat, keep_until, now);
-            match inner.replays.record_use(record).await? {
+            match observe::store_call("replay", inner.replays.record_use(record)).await? {
                 UseOutcome::First => presentation.proven = true,
                 UseOutcome::AlreadyUsed => return Err(Error::InvalidDpopProof(DpopProblem::Replayed)),
                 UseOutcome::IssuedBeforeRecords => {
