@@ -42,6 +42,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod form;
+mod grpc;
 mod layer;
 mod metadata;
 mod render;
@@ -52,6 +53,7 @@ mod scope;
 pub mod axum;
 
 pub use form::{DEFAULT_FORM_LIMIT, FormBody, FormBodyFuture, FormBodyLayer, FormBodyService};
+pub use grpc::{GrpcRefusal, grpc_refusal_response, grpc_status};
 pub use layer::{ResponseFuture, TokenLayer, TokenService};
 pub use metadata::MetadataService;
 pub use render::{DeferToGate, JsonRefusal, RenderRefusal, refusal_response};

@@ -1,0 +1,85 @@
+//! Refusals as gRPC answers: a gRPC client reads `grpc-status` and
+//! `grpc-message`, not the HTTP status or a JSON body.
+
+use http::{HeaderValue, Response, StatusCode};
+use tokengate_core::{Error, Refusal};
+
+use crate::render::RenderRefusal;
+
+/// A renderer for gRPC services behind a [`TokenLayer`](crate::TokenLayer)
+/// (e.g. a `tonic` server: `Server::builder().layer(TokenLayer::new(validator).render_with(GrpcRefusal))`).
+/// See [`grpc_refusal_response`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GrpcRefusal;
+
+impl<ResBody: Default> RenderRefusal<ResBody> for GrpcRefusal {
+    fn render(&self, error: &Error, refusal: Refusal) -> Response<ResBody> {
+        grpc_refusal_response(error, refusal)
+    }
+}
+
+/// The gRPC status code of a refusal: `UNAUTHENTICATED` (16) for no, a
+/// malformed or a bad token (HTTP 400 and 401), `PERMISSION_DENIED` (7) for
+/// missing scopes (403), `UNAVAILABLE` (14) for 503, `INTERNAL` (13) for a
+/// misconfigured route (500).
+pub fn grpc_status(status: StatusCode) -> u16 {
+    match status {
+        StatusCode::FORBIDDEN => 7,
+        StatusCode::SERVICE_UNAVAILABLE => 14,
+        StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED => 16,
+        _ => 13,
+    }
+}
+
+/// `refusal` as a gRPC "Trailers-Only" answer: HTTP 200, `content-type:
+/// application/grpc`, [`grpc-status`](grpc_status), `grpc-message` (the
+/// refusal's description, percent-encoded as the gRPC spec asks), an empty
+/// body, and the refusal's `www-authenticate`, `retry-after` and
+/// `dpop-nonce` as response metadata.
+pub fn grpc_refusal_response<B: Default>(error: &Error, refusal: Refusal) -> Response<B> {
+    let mut response = Response::new(B::default());
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert("grpc-status", HeaderValue::from(grpc_status(refusal.status)));
+    if let Ok(message) = HeaderValue::try_from(percent_encode(&error.description())) {
+        headers.insert("grpc-message", message);
+    }
+    for (name, value) in refusal.headers().filter(|(name, _)| *name != "content-type") {
+        if let Ok(value) = HeaderValue::try_from(value) {
+            headers.append(name, value);
+        }
+    }
+    response
+}
+
+/// gRPC's `grpc-message` encoding: bytes outside printable ASCII, and `%`,
+/// as `%XX`.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if (0x20..=0x7e).contains(&byte) && byte != b'%' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_percent_encoded() {
+        assert_eq!(percent_encode("the token has expired"), "the token has expired");
+        assert_eq!(percent_encode("100% — é"), "100%25 %E2%80%94 %C3%A9");
+    }
+
+    #[test]
+    fn statuses_map_to_grpc_codes() {
+        for (http, grpc) in [(400, 16), (401, 16), (403, 7), (503, 14), (500, 13)] {
+            assert_eq!(grpc_status(StatusCode::from_u16(http).unwrap()), grpc, "{http}");
+        }
+    }
+}
