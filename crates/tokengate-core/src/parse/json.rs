@@ -196,12 +196,18 @@ impl<'de> Deserialize<'de> for Members<'de> {
 
 /// The JSON text of a string value, decoded; `None` when it is not a string.
 /// (Checked by its first byte: building a `serde_json` error costs more than
-/// the parse.)
+/// the parse.) A `RawValue` is valid JSON, so a string without a backslash
+/// is its text between the quotes (control characters were refused by the
+/// parse); only escapes need decoding.
 pub(crate) fn as_str(raw: &RawValue) -> Option<Cow<'_, str>> {
-    if !raw.get().starts_with('"') {
+    let text = raw.get();
+    if !text.starts_with('"') {
         return None;
     }
-    serde_json::from_str::<JsonStr<'_>>(raw.get()).ok().map(|s| s.0)
+    if !text.contains('\\') {
+        return Some(Cow::Borrowed(&text[1..text.len() - 1]));
+    }
+    serde_json::from_str::<JsonStr<'_>>(text).ok().map(|s| s.0)
 }
 
 #[cfg(test)]
@@ -233,6 +239,17 @@ mod tests {
         }
         let fine = format!("{{\"a\":{}{}}}", "[".repeat(30), "]".repeat(30));
         assert!(Members::parse(&fine).is_ok());
+    }
+
+    #[test]
+    fn strings_are_decoded_with_or_without_escapes() {
+        let members = Members::parse(r#"{"a":"plain","b":"t\u00e9\"x\\","c":"","d":1,"e":null}"#).unwrap();
+        let get = |name| members.get(name).and_then(as_str);
+        assert_eq!(get("a").as_deref(), Some("plain"));
+        assert!(matches!(get("a"), Some(Cow::Borrowed(_))), "no escape: borrowed");
+        assert_eq!(get("b").as_deref(), Some("t\u{e9}\"x\\"));
+        assert_eq!(get("c").as_deref(), Some(""));
+        assert_eq!((get("d"), get("e")), (None, None));
     }
 
     #[test]

@@ -81,24 +81,38 @@ pub(crate) fn decode_segments(token: &str, max_len: usize) -> Result<Segments<'_
     if bytes.first() == Some(&b'{') {
         return Err(malformed(TokenProblem::JsonSerialization));
     }
-    if !bytes.iter().all(|b| COMPACT_ALPHABET[usize::from(*b)]) {
-        return Err(malformed(TokenProblem::InvalidCharacters));
-    }
+    // A byte outside the alphabet is reported as such whatever else is
+    // wrong; it is looked for only once something is (a token that decodes
+    // has none: base64url decoding refuses every other byte), so a good
+    // token is not scanned twice.
+    let refused = |problem: TokenProblem| {
+        if bytes.iter().all(|b| COMPACT_ALPHABET[usize::from(*b)]) {
+            malformed(problem)
+        } else {
+            malformed(TokenProblem::InvalidCharacters)
+        }
+    };
     let mut segments = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (segments.next(), segments.next(), segments.next(), segments.next())
     else {
         let dots = bytes.iter().filter(|b| **b == b'.').count();
-        return Err(malformed(if dots == 4 { TokenProblem::Encrypted } else { TokenProblem::NotCompact }));
+        return Err(refused(if dots == 4 { TokenProblem::Encrypted } else { TokenProblem::NotCompact }));
     };
     if signature.is_empty() {
-        return Err(malformed(TokenProblem::MissingSignature));
+        return Err(refused(TokenProblem::MissingSignature));
     }
-    Ok(Segments {
-        signing_input: &bytes[..bytes.len() - signature.len() - 1],
-        header: decode_json(header, Part::Header)?,
-        payload: decode_json(payload, Part::Claims)?,
-        signature: decode(signature, Part::Signature)?,
+    let decoded = (|| {
+        Ok(Segments {
+            signing_input: &bytes[..bytes.len() - signature.len() - 1],
+            header: decode_json(header, Part::Header)?,
+            payload: decode_json(payload, Part::Claims)?,
+            signature: decode(signature, Part::Signature)?,
+        })
+    })();
+    decoded.map_err(|error| match error {
+        Error::MalformedToken(problem) => refused(problem),
+        other => other,
     })
 }
 
