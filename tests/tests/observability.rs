@@ -129,7 +129,8 @@ impl Metrics {
             let (_, key) = key.into_parts();
             let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
             for label in &labels {
-                assert!(!label.contains("user-1") && !label.contains("token-1"), "{label}");
+                // The subjects and token ids of every test token here.
+                assert!(!["user-1", "token-1", "alice"].iter().any(|leak| label.contains(leak)), "{label}");
             }
             let name = format!("{}{{{}}}", key.name(), labels.join(","));
             match value {
@@ -182,6 +183,10 @@ fn key_fetches_and_single_use_are_counted() {
             idp.fail(Failure::ServerError);
             assert!(keys.refresh_now().await.is_err());
             idp.fail(Failure::None);
+            // A tenant's key source: one fixed label, whatever the tenant.
+            let per_tenant = JwksSource::discover_per_tenant(|keys| keys.allow_http_loopback(true));
+            let tenant = per_tenant(idp.issuer()).expect("a tenant source");
+            assert!(tenant.refresh(tokengate::keys::RefreshReason::NoKeysYet).await.is_ok());
             idp.issuer().to_owned()
         })
     });
@@ -198,6 +203,14 @@ fn key_fetches_and_single_use_are_counted() {
         "{counters:?}"
     );
     assert_eq!(gauges.get(&format!("tokengate_jwks_keys{{{source}}}")), Some(&1.0), "{gauges:?}");
+    assert_eq!(
+        counters.get("tokengate_jwks_fetches_total{source=tenant,outcome=ok}"),
+        Some(&1),
+        "{counters:?}"
+    );
+    assert!(
+        !counters.keys().chain(gauges.keys()).any(|name| name.contains(&source) && name.contains("tenant"))
+    );
     let fetched_at = gauges[&format!("tokengate_jwks_last_success_timestamp_seconds{{{source}}}")];
     assert!(fetched_at >= started as f64 && fetched_at <= tokengate_testkit::now() as f64, "{fetched_at}");
     assert_eq!(

@@ -79,6 +79,9 @@ pub struct JwksBuilder {
     max_redirects: usize,
     client: Option<reqwest::Client>,
     clock: Arc<dyn Clock>,
+    /// The `source` metric label, instead of the URL (tenants: one fixed
+    /// value, since tenants named by tokens must not each make a series).
+    metrics_source: Option<&'static str>,
 }
 
 /// Where the keys are to be found, as given (checked by [`JwksBuilder::build`]).
@@ -161,6 +164,7 @@ impl JwksSource {
                 };
                 builder.client = Some(reqwest::Client::clone(client));
             }
+            builder.metrics_source = Some("tenant");
             let source = builder.build().map_err(|error| error.to_string())?;
             Ok(Arc::new(source) as Arc<dyn KeySource>)
         }
@@ -184,6 +188,7 @@ impl JwksBuilder {
             max_redirects: DEFAULT_MAX_REDIRECTS,
             client: None,
             clock: Arc::new(SystemClock),
+            metrics_source: None,
         }
     }
 
@@ -354,6 +359,7 @@ impl JwksBuilder {
             max_response_bytes: self.max_response_bytes,
             client,
             clock: self.clock,
+            metrics_source: self.metrics_source,
         })
     }
 }

@@ -40,6 +40,9 @@ pub(crate) struct Config {
     pub(crate) max_response_bytes: usize,
     pub(crate) client: reqwest::Client,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The `source` metric label when not the URL (see `observe`).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) metrics_source: Option<&'static str>,
 }
 
 impl Config {
@@ -263,6 +266,7 @@ mod tests {
             max_response_bytes: 1024,
             client: reqwest::Client::new(),
             clock: Arc::new(SystemClock),
+            metrics_source: None,
         }
     }
 

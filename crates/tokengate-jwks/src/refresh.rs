@@ -236,7 +236,7 @@ impl Shared {
                     tracing::info!(after_failures = state.failures, "JWK Set fetch succeeded again");
                 }
                 tracing::info!(keys = keys.len(), next_refresh_in_secs = interval, "JWK Set fetched");
-                crate::observe::fetched(&config.target, keys.len(), now);
+                crate::observe::fetched(config, keys.len(), now);
                 state.failures = 0;
                 state.retry_at = 0;
                 state.next_refresh_at = now.saturating_add(interval);
@@ -245,7 +245,7 @@ impl Shared {
             }
             Err(error) => {
                 state.failures = state.failures.saturating_add(1);
-                crate::observe::failed(&config.target);
+                crate::observe::failed(config);
                 let delay = config.backoff(state.failures);
                 state.retry_at = now.saturating_add(delay);
                 state.next_refresh_at = state.retry_at;
