@@ -233,7 +233,7 @@ impl RedisStoreBuilder {
 
     /// Behind Sentinels ([`RedisStore::builder_from_sentinels`]): the user
     /// name (ACL; `None` for the default user) and password of the master
-    /// and its replicas. The Sentinels' own are those of their URLs.
+    /// and its replicas. The Sentinels' own are those of the first URL.
     /// With any other topology, [`connect`](Self::connect) refuses it
     /// ([`ConnectError::InvalidConfig`]): there the URL carries them.
     pub fn master_credentials(mut self, username: Option<&str>, password: &str) -> Self {
@@ -431,6 +431,11 @@ impl RedisStoreBuilder {
             .map(|url| url.as_str().into_connection_info())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|error| ConnectError::InvalidUrl(error.to_string()))?;
+        if infos.iter().any(|info| info.redis_settings().db() != 0) {
+            return Err(ConnectError::InvalidConfig(
+                "a database number in a Sentinel URL: the store uses the master's database 0".to_owned(),
+            ));
+        }
         let invalid = |error: RedisError| ConnectError::InvalidConfig(format!("Redis Sentinels: {error}"));
         let mut builder = SentinelClientBuilder::new(
             infos.iter().map(|info| info.addr().clone()),
@@ -462,10 +467,11 @@ impl RedisStoreBuilder {
             }
         }
         let client = builder.build().map_err(invalid)?;
+        // The lookup has four timeouts of its own: its error, if any, comes first.
         let connection =
-            tokio::time::timeout(self.timeout * 4, SentinelConnection::connect(client, self.timeout))
+            tokio::time::timeout(self.timeout * 5, SentinelConnection::connect(client, self.timeout))
                 .await
-                .map_err(|_| ConnectError::Unreachable(format!("no answer within {:?}", self.timeout * 4)))?
+                .map_err(|_| ConnectError::Unreachable(format!("no answer within {:?}", self.timeout * 5)))?
                 .map_err(|error| match error.kind() {
                     ErrorKind::MasterNameNotFoundBySentinel => ConnectError::InvalidConfig(format!(
                         "the Redis Sentinels monitor no master named {master:?}"

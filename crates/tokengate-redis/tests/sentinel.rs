@@ -2,7 +2,8 @@
 //! started by the test on loopback): two stores share uses through the
 //! master the Sentinel names; a failover is followed to the new master,
 //! and while it happens a spent `jti` is refused or answered 503, never
-//! accepted. One topology, one test, in steps.
+//! accepted, even with an unresponsive Sentinel listed first. One topology,
+//! one test, in steps.
 
 mod support;
 
@@ -120,7 +121,16 @@ async fn a_failover_is_followed_and_never_lets_a_spent_token_through() {
     });
     assert_eq!(named_master(&sentinel), Some(master.port));
 
-    let connect = || RedisStore::builder_from_sentinels([sentinel.url()], MASTER).timeout(TIMEOUT).connect();
+    // Listed first, a Sentinel that accepts connections and never answers
+    // (a listener nobody accepts on): every lookup waits for it, and the
+    // stores must still find and follow the master.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_url = format!("redis://{}/", hung.local_addr().unwrap());
+    let connect = || {
+        RedisStore::builder_from_sentinels([hung_url.clone(), sentinel.url()], MASTER)
+            .timeout(TIMEOUT)
+            .connect()
+    };
     let (a, b) = (connect().await.expect("store a"), connect().await.expect("store b"));
     let iat = now();
     assert_eq!(use_jti(&a, "before", iat).await, Ok(UseOutcome::First));
@@ -203,6 +213,13 @@ async fn sentinel_misconfiguration_is_a_start_up_error() {
     let error =
         RedisStore::builder_from_sentinels(Vec::<String>::new(), MASTER).connect().await.expect_err("none");
     assert!(matches!(error, ConnectError::InvalidUrl(_)), "{error:?}");
+    // A database number: not silently dropped.
+    let error =
+        RedisStore::builder_from_sentinels([format!("redis://127.0.0.1:{}/2", sentinel.port)], MASTER)
+            .connect()
+            .await
+            .expect_err("a database number");
+    assert!(matches!(error, ConnectError::InvalidConfig(_)), "{error:?}");
     // Master credentials make sense only with Sentinels.
     let error =
         RedisStore::builder(master.url()).master_credentials(None, "secret").connect().await.expect_err("");
