@@ -35,6 +35,9 @@ struct RawRequest {
     authorization: Vec<Vec<u8>>,
     query: Option<String>,
     body: Option<Vec<u8>>,
+    /// `Cookie` headers and `X-Api-Token` headers.
+    cookie: Vec<Vec<u8>>,
+    api_token: Vec<Vec<u8>>,
 }
 
 impl RequestParts for RawRequest {
@@ -43,6 +46,8 @@ impl RequestParts for RawRequest {
     fn header_values(&self, name: &'static str) -> Self::HeaderValues<'_> {
         match name {
             "authorization" => Box::new(self.authorization.iter().map(Vec::as_slice)),
+            "cookie" => Box::new(self.cookie.iter().map(Vec::as_slice)),
+            "x-api-token" => Box::new(self.api_token.iter().map(Vec::as_slice)),
             _ => Box::new(std::iter::empty()),
         }
     }
@@ -114,13 +119,46 @@ fn raw_request() -> impl Strategy<Value = RawRequest> {
             form_encoded().prop_map(String::into_bytes),
             proptest::collection::vec(any::<u8>(), 0..48)
         ]),
+        proptest::collection::vec(cookie_header(), 0..3),
+        proptest::collection::vec(
+            prop_oneof![
+                token_chars().prop_map(String::into_bytes),
+                proptest::collection::vec(any::<u8>(), 0..32)
+            ],
+            0..3,
+        ),
     )
-        .prop_map(|(authorization, query, body)| RawRequest { authorization, query, body })
+        .prop_map(|(authorization, query, body, cookie, api_token)| RawRequest {
+            authorization,
+            query,
+            body,
+            cookie,
+            api_token,
+        })
+}
+
+/// `Cookie` header values: pairs with the token's name (`tg`) or others,
+/// or arbitrary bytes.
+fn cookie_header() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..48),
+        proptest::collection::vec(
+            (prop_oneof![Just("tg".to_owned()), Just(" tg ".to_owned()), token_chars()], token_chars()),
+            0..4,
+        )
+        .prop_map(|pairs| pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+            .into_bytes()),
+    ]
 }
 
 #[test]
 fn extraction_never_panics_and_only_yields_b64tokens() {
-    let everywhere = TokenLocations { query: true, form_body: true, ..Default::default() };
+    let everywhere =
+        TokenLocations { query: true, form_body: true, header: Some("x-api-token"), cookie: Some("tg") };
     proptest!(config(2048), |(request in raw_request())| {
         for locations in [TokenLocations::default(), everywhere] {
             match tokengate::extract_token(&request, locations) {

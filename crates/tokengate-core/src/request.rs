@@ -98,9 +98,12 @@ pub struct TokenLocations {
     /// DPoP-bound token is never accepted from it.
     pub header: Option<&'static str>,
     /// Accept the token as the value of the cookie of this name (compared
-    /// exactly, as RFC 6265 does). Only for same-site cookies: a browser
-    /// sends the cookie with cross-site requests unless `SameSite` says
-    /// otherwise, so protect state-changing routes against CSRF.
+    /// exactly, as RFC 6265 does; an empty value is no token). Only for
+    /// same-site cookies: a browser sends the cookie with cross-site
+    /// requests unless `SameSite` says otherwise, so protect state-changing
+    /// routes against CSRF. Prefer a `__Host-` name: a sibling subdomain
+    /// cannot set it, so it cannot plant a second cookie of that name (which
+    /// makes every request `invalid_request`).
     pub cookie: Option<&'static str>,
 }
 
@@ -404,6 +407,7 @@ fn custom_header<'r, R: RequestParts + ?Sized>(
 /// The value of the cookie `name` across every `Cookie` header (RFC 6265
 /// §4.2.1: `name=value` pairs separated by `; `; a value may be quoted).
 /// The same name twice is an error: which one the browser meant is unknown.
+/// An empty value (a cleared cookie, the usual "logged out") is no token.
 fn cookie<'r, R: RequestParts + ?Sized>(
     request: &'r R,
     name: &'static str,
@@ -415,11 +419,15 @@ fn cookie<'r, R: RequestParts + ?Sized>(
             if pair[..at].trim_ascii() != name.as_bytes() {
                 continue;
             }
+            let value = pair[at + 1..].trim_ascii();
+            let value = value.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")).unwrap_or(value);
+            if value.is_empty() {
+                continue;
+            }
             if found.is_some() {
                 return Err(Error::MalformedRequest(RequestProblem::MultipleTokens));
             }
-            let value = pair[at + 1..].trim_ascii();
-            found = Some(value.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")).unwrap_or(value));
+            found = Some(value);
         }
     }
     found.map(token_text).transpose()
@@ -608,9 +616,15 @@ mod tests {
             extract(&[("cookie", "tg=abc"), ("authorization", "Bearer abc")], COOKIE),
             malformed(RequestProblem::MultipleTokens)
         );
-        // Empty, or outside b64token.
-        assert_eq!(extract(&cookie("tg="), COOKIE), malformed(RequestProblem::EmptyToken));
-        assert_eq!(extract(&cookie("tg=\"\""), COOKIE), malformed(RequestProblem::EmptyToken));
+        // Empty (cleared): no token, and the Authorization header decides;
+        // outside b64token: refused.
+        assert_eq!(extract(&cookie("tg="), COOKIE), Err(Error::MissingToken));
+        assert_eq!(extract(&cookie("tg=\"\""), COOKIE), Err(Error::MissingToken));
+        assert_eq!(extract(&cookie("tg=; tg=abc"), COOKIE), Ok("abc".to_owned()));
+        assert_eq!(
+            extract(&[("cookie", "tg="), ("authorization", "Bearer abc")], COOKIE),
+            Ok("abc".to_owned())
+        );
         assert_eq!(extract(&cookie("tg=a,b"), COOKIE), malformed(RequestProblem::InvalidCharacters));
         // The Authorization header still works beside an unrelated cookie.
         assert_eq!(
