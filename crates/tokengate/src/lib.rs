@@ -104,6 +104,8 @@ mod book {
     pub struct Introspection;
     #[doc = include_str!("../../../docs/multi-tenant.md")]
     pub struct MultiTenant;
+    #[doc = include_str!("../../../docs/resource-metadata.md")]
+    pub struct ResourceMetadataPage;
     #[doc = include_str!("../../../docs/operations.md")]
     pub struct Operations;
     #[doc = include_str!("../../../docs/security.md")]
