@@ -53,6 +53,10 @@ trait Expiring: Copy {
 struct Shard<V> {
     records: KeyMap<V>,
     next_sweep: u64,
+    /// No record expires before this (exact after a sweep, lowered by each
+    /// insert; `u64::MAX` when empty): a shard with nothing expired is not
+    /// swept, and a full store finds its next expiry without a scan.
+    earliest: u64,
 }
 
 /// Records keyed by [`RecordKey`], in 64 shards each behind its own lock
@@ -70,8 +74,9 @@ struct Records<V> {
 
 impl<V: Expiring> Records<V> {
     fn with_capacity(capacity: usize) -> Self {
-        let shards =
-            (0..SHARDS).map(|_| Mutex::new(Shard { records: KeyMap::default(), next_sweep: 0 })).collect();
+        let shards = (0..SHARDS)
+            .map(|_| Mutex::new(Shard { records: KeyMap::default(), next_sweep: 0, earliest: u64::MAX }))
+            .collect();
         Records { shards, len: AtomicUsize::new(0), capacity, full_until: AtomicU64::new(0) }
     }
 
@@ -82,7 +87,7 @@ impl<V: Expiring> Records<V> {
     /// The shard of `key`, locked, with its expired records dropped if due.
     fn shard(&self, key: &RecordKey, now: u64) -> MutexGuard<'_, Shard<V>> {
         let mut shard = lock(&self.shards[usize::from(key.as_bytes()[15]) % SHARDS]);
-        if now >= shard.next_sweep {
+        if now >= shard.next_sweep && now >= shard.earliest {
             self.sweep(&mut shard, now);
         }
         shard
@@ -99,11 +104,13 @@ impl<V: Expiring> Records<V> {
         if let Some(slot) = shard.records.get_mut(&key) {
             // Expired but not swept yet: the slot is reused, the count unchanged.
             *slot = record;
+            shard.earliest = shard.earliest.min(record.keep_until());
             return Ok(());
         }
         if !self.reserve(now, shard) {
             return Err(StoreError::Full { retry_after: self.retry_after(now) });
         }
+        shard.earliest = shard.earliest.min(record.keep_until());
         shard.records.insert(key, record);
         Ok(())
     }
@@ -118,7 +125,15 @@ impl<V: Expiring> Records<V> {
 
     fn sweep(&self, shard: &mut Shard<V>, now: u64) {
         let before = shard.records.len();
-        shard.records.retain(|_, record| record.keep_until() > now);
+        let mut earliest = u64::MAX;
+        shard.records.retain(|_, record| {
+            let keep = record.keep_until() > now;
+            if keep {
+                earliest = earliest.min(record.keep_until());
+            }
+            keep
+        });
+        shard.earliest = earliest;
         let dropped = before - shard.records.len();
         if dropped > 0 {
             self.len.fetch_sub(dropped, Ordering::AcqRel);
@@ -136,16 +151,21 @@ impl<V: Expiring> Records<V> {
         if now < self.full_until.load(Ordering::Acquire) {
             return false;
         }
-        // Full: sweep this shard (already locked) and the others, one lock at a time.
-        self.sweep(current, now);
-        let earliest = |shard: &Shard<V>| shard.records.values().map(Expiring::keep_until).min();
-        let mut first_expiry = earliest(current).unwrap_or(u64::MAX);
+        // Full: sweep the shards that may hold expired records, this one
+        // (already locked) and the others one lock at a time; the others'
+        // `earliest` says when their first record expires, without a scan.
+        if now >= current.earliest {
+            self.sweep(current, now);
+        }
+        let mut first_expiry = current.earliest;
         for shard in self.shards.iter() {
             // `try_lock`: the current shard (held here) and busy ones are skipped;
             // they drop their expired records on their own next use.
             let Ok(mut other) = shard.try_lock() else { continue };
-            self.sweep(&mut other, now);
-            first_expiry = first_expiry.min(earliest(&other).unwrap_or(u64::MAX));
+            if now >= other.earliest {
+                self.sweep(&mut other, now);
+            }
+            first_expiry = first_expiry.min(other.earliest);
         }
         if self.take_slot() {
             return true;
