@@ -33,6 +33,16 @@ impl<'p> RawClaims<'p> {
             .map_err(|e| object_error(e, Part::Claims))
     }
 
+    /// The claims as the caller's type: read from the strict pass when the
+    /// type deserializes from an object, else (an enum, an `Option`…) from
+    /// `json`, the document these claims were parsed from.
+    pub(crate) fn typed<C: DeserializeOwned>(&self, json: &str) -> Result<C, Error> {
+        self.members
+            .deserialize_into()
+            .or_else(|_| serde_json::from_str(json))
+            .map_err(|_| Error::UnexpectedClaims)
+    }
+
     pub(crate) fn view(&self) -> ClaimsView<'_> {
         ClaimsView { claims: self }
     }

@@ -10,7 +10,10 @@ use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 
-use serde::de::{self, Deserialize, DeserializeSeed as _, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::value::BorrowedStrDeserializer;
+use serde::de::{
+    self, Deserialize, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 
 /// Why a byte string is not a strict JSON object.
@@ -46,6 +49,55 @@ impl<'a> Members<'a> {
     /// The member names.
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(n, _)| &**n)
+    }
+
+    /// The object as `T`, read from these members (each value from its own
+    /// raw text) instead of parsing the whole document again. Presented as
+    /// a map: a `T` that deserializes from an object (a struct, a map) gets
+    /// exactly what `serde_json::from_str` of the document would give it;
+    /// for anything else the caller falls back to that.
+    pub(crate) fn deserialize_into<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(MembersDeserializer(&self.0))
+    }
+}
+
+/// [`Members`] as a serde map.
+struct MembersDeserializer<'s>(&'s [(Cow<'s, str>, &'s RawValue)]);
+
+impl<'de> Deserializer<'de> for MembersDeserializer<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_map(MembersAccess { members: self.0.iter(), value: None })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+struct MembersAccess<'s> {
+    members: std::slice::Iter<'s, (Cow<'s, str>, &'s RawValue)>,
+    value: Option<&'s RawValue>,
+}
+
+impl<'de> MapAccess<'de> for MembersAccess<'de> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Self::Error> {
+        let Some((name, value)) = self.members.next() else { return Ok(None) };
+        self.value = Some(value);
+        seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
+        let raw = self.value.take().ok_or_else(|| de::Error::custom("a value asked for before its name"))?;
+        seed.deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.members.len())
     }
 }
 
@@ -239,6 +291,39 @@ mod tests {
         }
         let fine = format!("{{\"a\":{}{}}}", "[".repeat(30), "]".repeat(30));
         assert!(Members::parse(&fine).is_ok());
+    }
+
+    #[test]
+    fn typed_reads_from_the_members_match_a_whole_document_parse() {
+        use std::collections::BTreeMap;
+
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Claims {
+            sub: String,
+            #[serde(default)]
+            aud: Vec<String>,
+            exp: u64,
+            nested: BTreeMap<String, serde_json::Value>,
+            #[serde(flatten)]
+            rest: BTreeMap<String, serde_json::Value>,
+        }
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Strict {
+            sub: String,
+        }
+        let json = r#"{"sub":"a\u00e9","aud":["x","y"],"exp":17,"nested":{"k":[1,{"z":null}]},"extra":1.5,"t":true}"#;
+        let members = Members::parse(json).unwrap();
+        let whole: Claims = serde_json::from_str(json).unwrap();
+        assert_eq!(members.deserialize_into::<Claims>().unwrap(), whole);
+        let whole: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(members.deserialize_into::<serde_json::Value>().unwrap(), whole);
+        // Refusals stay refusals: a wrong type, an unknown field where denied.
+        assert!(
+            Members::parse(r#"{"sub":1,"exp":1,"nested":{}}"#).unwrap().deserialize_into::<Claims>().is_err()
+        );
+        assert!(members.deserialize_into::<Strict>().is_err());
+        assert_eq!(Members::parse(r#"{"sub":"s"}"#).unwrap().deserialize_into::<Strict>().unwrap().sub, "s");
     }
 
     #[test]

@@ -210,8 +210,7 @@ impl Validator {
         }
         let origin = Origin::Jwt { algorithm: alg, key_id: jws.header.kid };
         let facts = Arc::new(issuer.check_claims(&claims, now, origin)?);
-        let typed: Arc<C> =
-            Arc::new(serde_json::from_str(&jws.payload).map_err(|_| Error::UnexpectedClaims)?);
+        let typed: Arc<C> = Arc::new(claims.typed(&jws.payload)?);
         if let Some(cache) = &inner.cache {
             let refused_from = issuer.refused_from(&facts);
             let entry = Entry {
@@ -252,7 +251,7 @@ impl Validator {
         }
         let now = self.inner.clock.now();
         let facts = Arc::new(issuer.check_claims(&claims, now, Origin::Introspection)?);
-        let typed = Arc::new(serde_json::from_str(&json).map_err(|_| Error::UnexpectedClaims)?);
+        let typed = Arc::new(claims.typed(&json)?);
         Ok((issuer, facts, typed))
     }
 }
