@@ -129,6 +129,7 @@
 #![deny(missing_docs)]
 
 mod builder;
+mod connect;
 mod connection;
 mod keys;
 mod scripts;

@@ -12,7 +12,8 @@ use tokengate_core::store::{
     UseOutcome,
 };
 
-use crate::builder::{ConnectError, RedisStoreBuilder, Topology, classify, split_list};
+use crate::builder::{ConnectError, RedisStoreBuilder, Topology, split_list};
+use crate::connect::classify;
 use crate::connection::Connection;
 use crate::keys::{KeyLayout, USE_GROUPS};
 use crate::scripts::{self, LuaScript};
