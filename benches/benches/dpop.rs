@@ -24,10 +24,7 @@
 //! After the run, each estimate is printed as a ratio to the floor, and the
 //! proof's cost as a ratio to the bearer validation.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use aws_lc_rs::signature;
 use base64::Engine as _;
@@ -36,46 +33,18 @@ use criterion::{BatchSize, Criterion};
 use serde_json::json;
 use tokengate::dpop::Dpop;
 use tokengate::{Algorithm, Issuer, Key, KeySet, Presentation, StandardClaims, TokenCache, Validator};
-use tokengate_testkit::{SigningKey, now};
+use tokengate_testkit::SigningKey;
 
 mod common;
+#[path = "common/peers.rs"]
+#[allow(dead_code)] // this bench uses the claims set, `ready` and the constants
+mod peers;
 
-const ISS: &str = "https://login.example.com/tenant-42/v2.0";
-const AUD: &str = "https://api.example.com";
+use peers::{AUD, ISS, ready};
+
 const PUBLIC: &str = "https://api.example.com";
 const PATH: &str = "/orders/42";
 const GROUP: &str = "dpop-ES256";
-
-/// The claims of `benches/validate.rs`, bound to `jkt`.
-fn claims(jkt: &str) -> serde_json::Value {
-    let now = now();
-    json!({
-        "iss": ISS,
-        "sub": "248289761001",
-        "aud": [AUD, "https://other.example.com"],
-        "exp": now + 3600,
-        "nbf": now - 10,
-        "iat": now - 10,
-        "jti": "b6f0c1a2-3d4e-4f50-9a8b-7c6d5e4f3a21",
-        "client_id": "s6BhdRkqt3",
-        "scope": "openid profile email read:orders write:orders",
-        "email": "jane.doe@example.com",
-        "name": "Jane Doe",
-        "roles": ["admin", "billing"],
-        "tenant": "tenant-42",
-        "auth_time": now - 120,
-        "acr": "urn:mace:incommon:iap:silver",
-        "cnf": { "jkt": jkt }
-    })
-}
-
-/// Polls a future that must complete without waiting (static keys, memory stores).
-fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("validation with static keys and memory stores must not wait"),
-    }
-}
 
 fn validator(issuer_key: &SigningKey, other: &SigningKey, dpop: Option<Dpop>, cache: bool) -> Validator {
     let cache = cache.then(TokenCache::new);
@@ -97,11 +66,12 @@ fn bench(c: &mut Criterion) {
     let issuer_key = SigningKey::generate(Algorithm::ES256).with_kid("key-2");
     let other = SigningKey::generate(Algorithm::ES256).with_kid("key-1");
     let client = SigningKey::generate(Algorithm::ES256);
-    let token = issuer_key.token(&claims(&client.jwk_thumbprint().unwrap()));
     // The bearer baseline: the same claims without `cnf` (a bound token is
     // never accepted as a bearer token), so the bytes differ only by it.
-    let mut unbound = claims("");
-    unbound.as_object_mut().unwrap().remove("cnf");
+    let unbound = peers::claims();
+    let mut bound = unbound.clone();
+    bound["cnf"] = json!({ "jkt": client.jwk_thumbprint().unwrap() });
+    let token = issuer_key.token(&bound);
     let bearer_token = issuer_key.token(&unbound);
     let bearer = validator(&issuer_key, &other, None, false);
     let dpop = validator(&issuer_key, &other, Some(Dpop::new(PUBLIC)), false);

@@ -91,6 +91,13 @@ fn each<'a>(mut op: impl FnMut() + 'a) -> Run<'a> {
     })
 }
 
+/// A case timing the validation of a token `validator` accepts.
+fn accepting<'a>(validator: &'a Validator, token: &'a str) -> Run<'a> {
+    each(move || {
+        black_box(validate(validator, black_box(token)).unwrap());
+    })
+}
+
 struct Settings {
     real_run: bool,
     rounds: usize,
@@ -240,14 +247,7 @@ fn issuers(settings: &Settings) {
             (validator, token)
         })
         .collect();
-    let cases = setups
-        .iter()
-        .map(|(validator, token)| {
-            each(move || {
-                black_box(validate(validator, black_box(token)).unwrap());
-            })
-        })
-        .collect();
+    let cases = setups.iter().map(|(validator, token)| accepting(validator, token)).collect();
     let times = settings.per_op(cases);
     let names: Vec<String> =
         counts.iter().map(|&n| format!("{} issuer{}, token of the last", count(n), plural(n))).collect();
@@ -340,14 +340,7 @@ fn keys_per_issuer(settings: &Settings) {
             (validator, token)
         })
         .collect();
-    let cases = setups
-        .iter()
-        .map(|(validator, token)| {
-            each(move || {
-                black_box(validate(validator, black_box(token)).unwrap());
-            })
-        })
-        .collect();
+    let cases = setups.iter().map(|(validator, token)| accepting(validator, token)).collect();
     let times = settings.per_op(cases);
     let names: Vec<String> =
         counts.iter().map(|&n| format!("{} keys, token of the last (kid)", count(n))).collect();
@@ -443,9 +436,7 @@ fn revocations(settings: &Settings) {
         .iter()
         .map(|validator| {
             let token = &token;
-            each(move || {
-                black_box(validate(validator, black_box(token)).unwrap());
-            })
+            accepting(validator, token)
         })
         .collect();
     let times = settings.per_op(cases);
@@ -533,9 +524,7 @@ fn nesting(settings: &Settings) {
         .iter()
         .map(|token| {
             let validator = &validator;
-            each(move || {
-                black_box(validate(validator, black_box(token)).unwrap());
-            })
+            accepting(validator, token)
         })
         .collect();
     let times = settings.per_op(cases);

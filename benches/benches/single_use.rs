@@ -19,10 +19,7 @@
 #[path = "../../crates/tokengate-redis/tests/support/redis_server.rs"]
 mod redis_server;
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion};
@@ -37,18 +34,15 @@ use tokengate::{
 };
 use tokengate_testkit::SigningKey;
 
+#[path = "common/peers.rs"]
+#[allow(dead_code)] // `ready` only
+mod peers;
+use peers::ready;
+
 const ISS: &str = "https://login.example.com/tenant-42/v2.0";
 const AUD: &str = "https://api.example.com";
 const NOW: u64 = 1_800_000_000;
 const POOL: usize = 100_000;
-
-/// Polls a future that must complete without waiting.
-fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the in-memory stores must not wait"),
-    }
-}
 
 fn jtis() -> Vec<String> {
     (0..POOL).map(|i| format!("b6f0c1a2-3d4e-4f50-9a8b-{i:012}")).collect()

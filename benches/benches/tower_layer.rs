@@ -18,15 +18,17 @@
 //! is printed from criterion's estimates.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use criterion::Criterion;
 
 mod common;
+#[path = "common/peers.rs"]
+#[allow(dead_code)] // `ready` only
+mod peers;
 use http::{Request, Response};
+use peers::ready;
 use serde_json::json;
 use tokengate::{Algorithm, Issuer, KeySet, StandardClaims, Validator, Verified};
 use tokengate_testkit::{SigningKey, now};
@@ -37,13 +39,6 @@ use tower_service::Service;
 const ISS: &str = "https://login.example.com/tenant-42/v2.0";
 const AUD: &str = "https://api.example.com";
 const ALGORITHMS: [Algorithm; 2] = [Algorithm::ES256, Algorithm::HS256];
-
-fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("validation with static keys must not wait"),
-    }
-}
 
 fn request(authorization: Option<&str>) -> Request<()> {
     let mut builder = Request::get("https://api.example.com/orders/42").header("accept", "application/json");

@@ -10,27 +10,20 @@
 //! verified-token cache off, `bearer-cached` and `dpop-cached` with it on
 //! (the token seen before). Proofs are made before the measured loop.
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use base64::Engine as _;
 use serde_json::json;
 use tokengate::dpop::Dpop;
 use tokengate::{Algorithm, Issuer, Key, KeySet, Presentation, StandardClaims, TokenCache, Validator};
-use tokengate_testkit::{SigningKey, now};
+use tokengate_testkit::SigningKey;
 
-const ISS: &str = "https://login.example.com/tenant-42/v2.0";
-const AUD: &str = "https://api.example.com";
+#[path = "../benches/common/peers.rs"]
+#[allow(dead_code)] // this driver uses the claims set, `ready` and the constants
+mod peers;
+
+use peers::{AUD, ISS, ready};
+
 const PUBLIC: &str = "https://api.example.com";
 const PATH: &str = "/orders/42";
-
-fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => unreachable!("static keys and memory stores never wait"),
-    }
-}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -39,22 +32,13 @@ fn main() {
     let issuer_key = SigningKey::generate(Algorithm::ES256).with_kid("key-2");
     let other = SigningKey::generate(Algorithm::ES256).with_kid("key-1");
     let client = SigningKey::generate(Algorithm::ES256);
-    let now = now();
-    let mut claims = json!({
-        "iss": ISS, "sub": "248289761001", "aud": [AUD, "https://other.example.com"],
-        "exp": now + 3600, "nbf": now - 10, "iat": now - 10,
-        "jti": "b6f0c1a2-3d4e-4f50-9a8b-7c6d5e4f3a21", "client_id": "s6BhdRkqt3",
-        "scope": "openid profile email read:orders write:orders",
-        "email": "jane.doe@example.com", "name": "Jane Doe", "roles": ["admin", "billing"],
-        "tenant": "tenant-42", "auth_time": now - 120, "acr": "urn:mace:incommon:iap:silver",
-        "cnf": { "jkt": client.jwk_thumbprint().unwrap() }
-    });
     let cached = mode.ends_with("-cached");
     let dpop = mode.starts_with("dpop");
-    if !dpop {
-        // A bound token is never accepted as a bearer token: the bearer
-        // modes validate the same claims without `cnf`.
-        claims.as_object_mut().unwrap().remove("cnf");
+    // The claims of the criterion benches; bound to the client's key for the
+    // DPoP modes only (a bound token is never accepted as a bearer token).
+    let mut claims = peers::claims();
+    if dpop {
+        claims["cnf"] = json!({ "jkt": client.jwk_thumbprint().unwrap() });
     }
     let token = issuer_key.token(&claims);
     let mut builder = Validator::builder()
