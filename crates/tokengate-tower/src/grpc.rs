@@ -77,6 +77,24 @@ mod tests {
     }
 
     #[test]
+    fn a_scope_refusal_is_permission_denied_with_its_challenge() {
+        use tokengate_core::{Challenge, ScopeRequirement};
+        let error = Error::InsufficientScope(ScopeRequirement::all_of(["orders:read"]));
+        let response: Response<String> =
+            grpc_refusal_response(&error, Refusal::new(&error, &Challenge::default()));
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "application/grpc");
+        assert_eq!(response.headers()["grpc-status"], "7");
+        assert_eq!(response.headers()["grpc-message"], percent_encode(&error.description()).as_str());
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.contains(r#"error="insufficient_scope""#) && challenge.contains("orders:read"),
+            "{challenge}"
+        );
+        assert!(response.body().is_empty(), "Trailers-Only: no message");
+    }
+
+    #[test]
     fn statuses_map_to_grpc_codes() {
         for (http, grpc) in [(400, 16), (401, 16), (403, 7), (503, 14), (500, 13)] {
             assert_eq!(grpc_status(StatusCode::from_u16(http).unwrap()), grpc, "{http}");

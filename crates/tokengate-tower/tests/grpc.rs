@@ -2,8 +2,8 @@
 //! `tonic` client over HTTP/2 on loopback. Refusals arrive as gRPC statuses
 //! (`UNAUTHENTICATED`) with the refusal's description and challenge, not as
 //! an HTTP 401 the client cannot read; an accepted call reaches the service
-//! with the verified token, whose scopes the service checks itself
-//! (`PERMISSION_DENIED`, as `grpc_status` maps a 403).
+//! with the verified token, whose scopes the service checks itself. (The
+//! gate's own 403 as `PERMISSION_DENIED` is a unit test of `grpc.rs`.)
 
 mod common;
 
@@ -137,6 +137,7 @@ async fn a_tonic_client_reads_refusals_as_grpc_statuses() {
     assert_eq!(malformed.code(), Code::Unauthenticated, "{malformed:?}");
     assert!(challenge(&malformed).contains(r#"error="invalid_request""#), "{malformed:?}");
 
+    // The service's own refusal, after the gate accepted the token.
     let unscoped = say(&channel, Some(&fx.token(json!({ "scope": "orders:write" })))).await.unwrap_err();
     assert_eq!(unscoped.code(), Code::PermissionDenied, "{unscoped:?}");
 }
