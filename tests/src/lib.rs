@@ -63,6 +63,19 @@ pub fn check(validator: &Validator, token: &str) -> Result<Verified<StandardClai
     block_on(validator.validate_token(token))
 }
 
+/// A validator trusting `issuer` whose time is `clock`.
+pub fn on_clock(issuer: Issuer, clock: &ManualClock) -> Validator {
+    Validator::builder().issuer(issuer).clock(clock.clone()).build().expect("valid")
+}
+
+/// Validates `token`, then spends it once (`Validator::use_once`).
+pub fn use_once(validator: &Validator, token: &str) -> Result<(), Error> {
+    block_on(async {
+        let verified = validator.validate_token::<StandardClaims>(token).await?;
+        validator.use_once(&verified, &tokengate::SingleUse::new()).await
+    })
+}
+
 /// Runs a future to completion on a fresh current-thread runtime.
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(future)

@@ -14,9 +14,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tokengate::{
-    Algorithm, Error, Issuer, ManualClock, MemoryReplayStore, Revoke, SingleUse, StandardClaims, Validator,
-};
+use tokengate::{Algorithm, Error, Issuer, ManualClock, MemoryReplayStore, Revoke, SingleUse, Validator};
 use tokengate_testkit::SigningKey;
 use tokengate_tests::*;
 
@@ -25,17 +23,6 @@ const DAY: u64 = 24 * 3600;
 
 fn key() -> SigningKey {
     SigningKey::generate(Algorithm::ES256).with_kid("k")
-}
-
-fn on_clock(issuer: Issuer, clock: &ManualClock) -> Validator {
-    Validator::builder().issuer(issuer).clock(clock.clone()).build().expect("valid")
-}
-
-fn use_once(validator: &Validator, token: &str) -> Result<(), Error> {
-    block_on(async {
-        let verified = validator.validate_token::<StandardClaims>(token).await?;
-        validator.use_once(&verified, &SingleUse::new()).await
-    })
 }
 
 /// 1(a): the demo's settings (no configured cap). A token living three days

@@ -45,13 +45,6 @@ fn validator_with(issuer: Issuer, clock: &ManualClock, replays: MemoryReplayStor
     Validator::builder().issuer(issuer).clock(clock.clone()).replay_store(replays).build().expect("valid")
 }
 
-fn use_once(validator: &Validator, token: &str) -> Result<(), Error> {
-    block_on(async {
-        let verified = validator.validate_token::<StandardClaims>(token).await?;
-        validator.use_once(&verified, &SingleUse::new()).await
-    })
-}
-
 #[test]
 fn tokens_are_reusable_by_default_and_single_use_on_a_route() {
     let key = key();

@@ -7,24 +7,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use tokengate::{
-    Algorithm, Error, Issuer, ManualClock, MemoryReplayStore, SingleUse, StandardClaims, Validator,
-};
+use tokengate::{Algorithm, Error, ManualClock, MemoryReplayStore, SingleUse, Validator};
 use tokengate_testkit::SigningKey;
 use tokengate_tests::*;
 
 const INVALID: Option<&str> = Some("invalid_token");
-
-fn on_clock(issuer: Issuer, clock: &ManualClock) -> Validator {
-    Validator::builder().issuer(issuer).clock(clock.clone()).build().expect("valid")
-}
-
-fn use_once(validator: &Validator, token: &str) -> Result<(), Error> {
-    block_on(async {
-        let verified = validator.validate_token::<StandardClaims>(token).await?;
-        validator.use_once(&verified, &SingleUse::new()).await
-    })
-}
 
 /// 5: the default in-memory store has no restart protection — a spent
 /// token is accepted once more by a restarted process, as documented — and
