@@ -2,6 +2,8 @@
 //! keys and claims, and assertions on refusals.
 #![forbid(unsafe_code)]
 
+pub mod interop;
+
 use serde_json::{Value, json};
 use tokengate::{Algorithm, Error, Issuer, KeySet, ManualClock, StandardClaims, Validator, Verified};
 use tokengate_testkit::SigningKey;

@@ -15,142 +15,22 @@
 //! node, or the installed packages, each library is skipped loudly; with
 //! `TOKENGATE_REQUIRE_INTEROP=1` (set in CI) that is a failure.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 use tokengate::dpop::{Dpop, DpopProblem};
 use tokengate::{Algorithm, Error, Issuer, KeySet, Presentation, StandardClaims, Validator, Verified};
 use tokengate_testkit::{SigningKey, now};
+use tokengate_tests::interop::{Lib, TempDir};
 use tokengate_tests::{AUD, ISS, block_on};
 
 /// The public URL of the API the proofs are made for.
 const PUBLIC: &str = "https://api.example.test";
 
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
-}
-
-/// One independent implementation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Lib {
-    PyJwt,
-    Jwcrypto,
-    Jose,
-}
-
-impl Lib {
-    const ALL: [Lib; 3] = [Lib::PyJwt, Lib::Jwcrypto, Lib::Jose];
-
-    fn name(self) -> &'static str {
-        match self {
-            Lib::PyJwt => "pyjwt",
-            Lib::Jwcrypto => "jwcrypto",
-            Lib::Jose => "jose",
-        }
-    }
-
-    /// The command running its DPoP script, or why it cannot run.
-    fn command(self) -> Result<Command, String> {
-        let dir = interop_dir();
-        match self {
-            Lib::PyJwt | Lib::Jwcrypto => {
-                let python = dir.join(".venv/bin/python");
-                if !python.exists() {
-                    return Err(format!(
-                        "{} has no Python environment: python3 missing, or tests/interop/install.sh not run",
-                        python.display()
-                    ));
-                }
-                let mut command = Command::new(python);
-                command.arg(dir.join("dpop.py"));
-                Ok(command)
-            }
-            Lib::Jose => {
-                if !dir.join("node_modules/jose").exists() {
-                    return Err("tests/interop/node_modules/jose is missing: node/npm missing, or \
-                                tests/interop/install.sh not run"
-                        .into());
-                }
-                if Command::new("node").arg("--version").output().is_err() {
-                    return Err("node is not on PATH".into());
-                }
-                let mut command = Command::new("node");
-                command.arg(dir.join("dpop.mjs"));
-                Ok(command)
-            }
-        }
-    }
-
-    /// Whether it can run; skips loudly, or fails under `TOKENGATE_REQUIRE_INTEROP=1`.
-    fn available(self) -> bool {
-        match self.command() {
-            Ok(_) => true,
-            Err(reason) if std::env::var_os("TOKENGATE_REQUIRE_INTEROP").is_some_and(|v| v == "1") => {
-                panic!(
-                    "DPoP interop with {} is required (TOKENGATE_REQUIRE_INTEROP=1) but cannot run: {reason}",
-                    self.name()
-                )
-            }
-            Err(reason) => {
-                let lib = self.name();
-                eprintln!("!!!!!!!! SKIPPED: DPoP interoperability with {lib} — {reason} !!!!!!!!");
-                false
-            }
-        }
-    }
-
-    /// Mints the proofs of `jobs`; each answer is `{"proof", "jkt"}`.
-    fn mint(self, jobs: &[Value]) -> Vec<Value> {
-        let mut child = self
-            .command()
-            .unwrap()
-            .current_dir(interop_dir())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the {} script: {e}", self.name()));
-        {
-            use std::io::Write as _;
-            let job = json!({ "proofs": jobs });
-            child.stdin.take().unwrap().write_all(job.to_string().as_bytes()).unwrap();
-        }
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{} failed: {}",
-            self.name(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let answers: Vec<Value> = serde_json::from_slice(&output.stdout).expect("the script answers JSON");
-        assert_eq!(answers.len(), jobs.len(), "{}: one proof per job", self.name());
-        answers
-    }
-}
-
-/// A directory for the key files, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!("tokengate-dpop-interop-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn write(&self, name: &str, contents: &str) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path.to_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// Mints the proofs of `jobs` with `lib`; each answer is `{"proof", "jkt"}`.
+fn mint(lib: Lib, jobs: &[Value]) -> Vec<Value> {
+    let answers = lib.run("dpop", &json!({ "proofs": jobs }));
+    let answers = answers.as_array().expect("an array of proofs").clone();
+    assert_eq!(answers.len(), jobs.len(), "{}: one proof per job", lib.name());
+    answers
 }
 
 /// What a proof is made for, and what the validator must make of it.
@@ -212,7 +92,7 @@ fn present(validator: &Validator, token: &str, proof: &str) -> Result<Verified<S
 
 #[test]
 fn proofs_minted_by_pyjwt_jwcrypto_and_jose_are_accepted_for_their_request_only() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("dpop");
     let issuer_key = SigningKey::generate(Algorithm::ES256).with_kid("issuer");
     let validator = validator(&issuer_key);
     let algorithms =
@@ -221,13 +101,13 @@ fn proofs_minted_by_pyjwt_jwcrypto_and_jose_are_accepted_for_their_request_only(
         .iter()
         .map(|&alg| {
             let key = SigningKey::generate(alg);
-            let file = dir.write(&format!("{alg}.key.pem"), &key.private_pkcs8_pem().unwrap());
+            let file = dir.write(&format!("{alg}.key.pem"), key.private_pkcs8_pem().unwrap());
             (key, file)
         })
         .collect();
     let mut accepted = 0;
     for lib in Lib::ALL {
-        if !lib.available() {
+        if !lib.available("dpop") {
             continue;
         }
         for (client, key_file) in &clients {
@@ -253,7 +133,7 @@ fn proofs_minted_by_pyjwt_jwcrypto_and_jose_are_accepted_for_their_request_only(
                     })
                 })
                 .collect();
-            let proofs = lib.mint(&jobs);
+            let proofs = mint(lib, &jobs);
             for (case, answer) in cases().iter().zip(&proofs) {
                 let label = format!("{} {alg} proof {}", lib.name(), case.label);
                 assert_eq!(answer["jkt"], jkt.as_str(), "{label}: their thumbprint of the key is ours");
@@ -288,7 +168,7 @@ fn proofs_minted_by_pyjwt_jwcrypto_and_jose_are_accepted_for_their_request_only(
                 "htu": format!("{PUBLIC}/resource"), "iat": now(),
                 "jti": format!("{}-{alg}-stranger", lib.name()), "access_token": other_token,
             });
-            let proof = lib.mint(&[job]).remove(0);
+            let proof = mint(lib, &[job]).remove(0);
             assert_eq!(
                 present(&validator, &other_token, proof["proof"].as_str().unwrap()).err(),
                 Some(Error::DpopKeyMismatch),

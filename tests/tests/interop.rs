@@ -20,134 +20,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 use support::oidc::OpenIdProvider;
 use tokengate::{Algorithm, Error, Issuer, KeySet, StandardClaims, Validator};
 use tokengate_testkit::{SigningKey, b64, now};
+use tokengate_tests::interop::{Lib, TempDir};
 use tokengate_tests::{AUD, ISS, block_on};
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
-}
-
-/// One independent implementation, reachable through its scripts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Lib {
-    PyJwt,
-    Jwcrypto,
-    Jose,
-}
-
-impl Lib {
-    const ALL: [Lib; 3] = [Lib::PyJwt, Lib::Jwcrypto, Lib::Jose];
-
-    fn name(self) -> &'static str {
-        match self {
-            Lib::PyJwt => "pyjwt",
-            Lib::Jwcrypto => "jwcrypto",
-            Lib::Jose => "jose",
-        }
-    }
-
-    /// The program and script for `action` (`mint` or `verify`), or why it cannot run.
-    fn command(self, action: &str) -> Result<Command, String> {
-        let dir = interop_dir();
-        match self {
-            Lib::PyJwt | Lib::Jwcrypto => {
-                let python = dir.join(".venv/bin/python");
-                if !python.exists() {
-                    return Err(format!(
-                        "{} has no Python environment: python3 missing, or tests/interop/install.sh not run",
-                        python.display()
-                    ));
-                }
-                let mut command = Command::new(python);
-                command.arg(dir.join(format!("{action}.py")));
-                Ok(command)
-            }
-            Lib::Jose => {
-                if !dir.join("node_modules/jose").exists() {
-                    return Err("tests/interop/node_modules/jose is missing: node/npm missing, or tests/interop/install.sh not run".into());
-                }
-                if Command::new("node").arg("--version").output().is_err() {
-                    return Err("node is not on PATH".into());
-                }
-                let mut command = Command::new("node");
-                command.arg(dir.join(format!("{action}.mjs")));
-                Ok(command)
-            }
-        }
-    }
-
-    /// Runs `action` with `job` on stdin; the script's JSON answer.
-    fn run(self, action: &str, job: &Value) -> Result<Value, String> {
-        let mut command = self.command(action)?;
-        let mut child = command
-            .current_dir(interop_dir())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start the {} script: {e}", self.name()))?;
-        {
-            use std::io::Write as _;
-            child.stdin.take().unwrap().write_all(job.to_string().as_bytes()).unwrap();
-        }
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{} {action} failed: {}",
-            self.name(),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Ok(serde_json::from_slice(&output.stdout).expect("the script answers JSON"))
-    }
-}
-
-/// Skips loudly (or, under `TOKENGATE_REQUIRE_INTEROP=1`, fails) when `lib` cannot run.
-fn available(lib: Lib) -> bool {
-    let reason = lib.command("mint").err();
-    match reason {
-        None => true,
-        Some(reason) if std::env::var_os("TOKENGATE_REQUIRE_INTEROP").is_some_and(|v| v == "1") => {
-            panic!(
-                "interop with {} is required (TOKENGATE_REQUIRE_INTEROP=1) but cannot run: {reason}",
-                lib.name()
-            )
-        }
-        Some(reason) => {
-            eprintln!("!!!!!!!! SKIPPED: interoperability with {} — {reason} !!!!!!!!", lib.name());
-            false
-        }
-    }
-}
-
-/// A fresh directory for key files, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("tokengate-interop-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path.to_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A key pair with its private half (signing) and public half (verifying)
 /// in files the scripts read.
@@ -216,7 +94,7 @@ fn tokens_minted_by_pyjwt_jwcrypto_and_jose_validate_for_every_algorithm() {
         Algorithm::ALL.iter().map(|&alg| KeyFiles::new(&stranger_dir, alg)).collect();
     let mut checked = 0;
     for lib in Lib::ALL {
-        if !available(lib) {
+        if !lib.available("mint") {
             continue;
         }
         let jobs: Vec<Value> = keys
@@ -231,7 +109,7 @@ fn tokens_minted_by_pyjwt_jwcrypto_and_jose_validate_for_every_algorithm() {
                 })
             })
             .collect();
-        let tokens = lib.run("mint", &json!({ "tokens": jobs })).unwrap();
+        let tokens = lib.run("mint", &json!({ "tokens": jobs }));
         let tokens = tokens.as_array().expect("an array of tokens");
         assert_eq!(tokens.len(), keys.len());
         for (k, token) in keys.iter().zip(tokens) {
@@ -395,7 +273,7 @@ fn stricter_cases(k: &KeyFiles) -> Vec<Case> {
 
 #[test]
 fn refusals_agree_with_pyjwt_jwcrypto_and_jose() {
-    let libs: Vec<Lib> = Lib::ALL.into_iter().filter(|lib| available(*lib)).collect();
+    let libs: Vec<Lib> = Lib::ALL.into_iter().filter(|lib| lib.available("verify")).collect();
     let dir = TempDir::new("verify");
     let mut disagreements = Vec::new();
     let mut compared = 0;
@@ -426,7 +304,7 @@ fn refusals_agree_with_pyjwt_jwcrypto_and_jose() {
                     })
                 })
                 .collect();
-            let answers = lib.run("verify", &json!({ "cases": job })).unwrap();
+            let answers = lib.run("verify", &json!({ "cases": job }));
             let answers = answers.as_array().unwrap();
             for (case, answer) in cases.iter().chain(&stricter).zip(answers) {
                 let theirs = answer["ok"].as_bool().unwrap();
@@ -494,7 +372,7 @@ fn jose_header(token: &str) -> Value {
 /// axum demo comes with it.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oidc_provider_tokens_validate_through_discovery_and_follow_key_rotation() {
-    if !available(Lib::Jose) {
+    if !Lib::Jose.available("mint") {
         return;
     }
     let mut provider = match OpenIdProvider::start() {
