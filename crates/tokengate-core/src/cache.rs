@@ -4,7 +4,7 @@
 //! nothing else: expiry, revocation, DPoP and single use are checked on
 //! every request.
 
-use std::any::{Any, TypeId};
+use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, Weak};
 
@@ -50,9 +50,8 @@ pub(crate) struct Entry {
     /// The key set that verified it.
     pub(crate) keys: Arc<KeySet>,
     pub(crate) facts: Arc<TokenFacts>,
-    /// The claims as the type `claims_type`.
+    /// The claims, as the type the validation that cached them asked for.
     pub(crate) claims: Arc<dyn Any + Send + Sync>,
-    pub(crate) claims_type: TypeId,
     /// The first second at which the token is refused on time alone
     /// (`exp` + leeway, or the maximum age).
     pub(crate) refused_from: u64,
@@ -122,7 +121,8 @@ const ENTRY_OVERHEAD: usize = 256;
 impl Entry {
     /// The claims as `C`, when the entry holds that type.
     pub(crate) fn claims<C: Send + Sync + 'static>(&self) -> Option<Arc<C>> {
-        if self.claims_type != TypeId::of::<C>() {
+        // Checked before cloning the `Arc`: a miss costs no reference count.
+        if !self.claims.is::<C>() {
             return None;
         }
         self.claims.clone().downcast::<C>().ok()

@@ -92,7 +92,8 @@ impl ResourceMetadata {
 
     /// The document as JSON text, as served.
     pub fn to_json(&self) -> String {
-        Value::Object(self.document.clone()).to_string()
+        // A map of JSON values always serializes.
+        serde_json::to_string(&self.document).unwrap_or_default()
     }
 
     /// The paths it is served at: [`WELL_KNOWN_PATH`], and, when the

@@ -165,12 +165,7 @@ pub(crate) struct TenantResolver {
 impl TenantResolver {
     /// Checks the template once, by making an issuer of it.
     pub(crate) fn new(config: Tenants) -> Result<Self, crate::BuildError> {
-        let probe = config
-            .template
-            .clone()
-            .renamed("https://tenant.check/")
-            .shared_key_source(Arc::new(crate::keys::StaticKeys::new(crate::KeySet::default())));
-        TrustedIssuer::resolve(probe).map(drop)?;
+        TrustedIssuer::resolve(keyless(&config, "https://tenant.check/")).map(drop)?;
         Ok(TenantResolver {
             held: moka::sync::Cache::builder().max_capacity(config.capacity).build(),
             failed: moka::sync::Cache::builder()
@@ -270,14 +265,18 @@ impl TenantResolver {
         if !(self.config.rule)(iss) {
             return None;
         }
-        let issuer = self
-            .config
-            .template
-            .clone()
-            .renamed(iss)
-            .shared_key_source(Arc::new(crate::keys::StaticKeys::new(crate::KeySet::default())));
-        Some(TrustedIssuer::resolve(issuer))
+        Some(TrustedIssuer::resolve(keyless(&self.config, iss)))
     }
+}
+
+/// The template named `iss`, with an empty key set: its rules without a
+/// key source (to check the template, and to revoke without discovery).
+fn keyless(config: &Tenants, iss: &str) -> Issuer {
+    config
+        .template
+        .clone()
+        .renamed(iss)
+        .shared_key_source(Arc::new(crate::keys::StaticKeys::new(crate::KeySet::default())))
 }
 
 impl fmt::Debug for TenantResolver {

@@ -97,5 +97,5 @@ impl VerdictSink {
 /// log lines and verdicts of one token, nothing to replay it with.
 pub(crate) fn short_hash(token: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    digest.as_ref()[..8].iter().map(|byte| format!("{byte:02x}")).collect()
+    crate::store::hex(&digest.as_ref()[..8])
 }

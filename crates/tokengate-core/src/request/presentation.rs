@@ -106,8 +106,9 @@ impl Presentation {
             token: token.into_owned(),
             scheme,
             proofs,
-            method: request.method().to_owned(),
-            path: request.path().to_owned(),
+            // Only a DPoP proof is checked against them: no copies otherwise.
+            method: if dpop { request.method().to_owned() } else { String::new() },
+            path: if dpop { request.path().to_owned() } else { String::new() },
             policy: None,
         })
     }

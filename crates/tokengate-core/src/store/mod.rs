@@ -21,7 +21,7 @@ pub use self::memory::{
     DEFAULT_REPLAY_CAPACITY, DEFAULT_REVOCATION_CAPACITY, MemoryReplayStore, MemoryRevocationStore,
 };
 pub use self::single_use::{DEFAULT_SINGLE_USE_MAX_LIFETIME, SingleUse};
-pub(crate) use self::single_use::{check_lifetime, spend};
+pub(crate) use self::single_use::{check_lifetime, record_once, spend};
 use crate::error::Error;
 
 /// A store could not answer; the token is refused, never waved through.
@@ -153,12 +153,19 @@ impl RecordKey {
 
     /// Lower-case hex, 32 characters (for text keys such as Redis's).
     pub fn to_hex(&self) -> String {
-        use fmt::Write as _;
-        self.0.iter().fold(String::with_capacity(32), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
+        hex(&self.0)
     }
+}
+
+/// Lower-case hex of `bytes`, in one allocation.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
 }
 
 impl fmt::Debug for RecordKey {

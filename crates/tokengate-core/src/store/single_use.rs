@@ -85,14 +85,22 @@ pub(crate) async fn spend(
     let jti = facts.token_id.as_deref().ok_or(Error::MissingClaim(Cow::Borrowed("jti")))?;
     let (exp, iat) = check_lifetime(policy, facts, now)?;
     let keep_until = exp.saturating_add(leeway);
-    match crate::observe::store_call(
-        "replay",
-        store.record_use(TokenUse::new(issuer, jti, iat, keep_until, now)),
-    )
-    .await?
-    {
+    let token = TokenUse::new(issuer, jti, iat, keep_until, now);
+    record_once(store, token, Error::Replayed, Error::PossiblyReplayed).await
+}
+
+/// Records `token` in `store`, which says atomically whether it was seen:
+/// `Ok` the first time, else `replayed`, or `possibly_replayed` when it
+/// predates the records (a token's `jti`, a DPoP proof's).
+pub(crate) async fn record_once(
+    store: &dyn ReplayStore,
+    token: TokenUse<'_>,
+    replayed: Error,
+    possibly_replayed: Error,
+) -> Result<(), Error> {
+    match crate::observe::store_call("replay", store.record_use(token)).await? {
         UseOutcome::First => Ok(()),
-        UseOutcome::AlreadyUsed => Err(Error::Replayed),
-        UseOutcome::IssuedBeforeRecords => Err(Error::PossiblyReplayed),
+        UseOutcome::AlreadyUsed => Err(replayed),
+        UseOutcome::IssuedBeforeRecords => Err(possibly_replayed),
     }
 }

@@ -2,7 +2,6 @@
 //! a JWT verified here, or the authorization server's introspection), then
 //! what every presentation is checked for (DPoP, revocation, single use).
 
-use std::any::TypeId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +20,7 @@ use crate::observe;
 use crate::parse::claims::RawClaims;
 use crate::parse::jws;
 use crate::request::{Presented, Scheme};
-use crate::store::{TokenRef, TokenUse, UseOutcome, spend};
+use crate::store::{TokenRef, TokenUse, record_once, spend};
 use crate::verdict::{Verdict, short_hash};
 use crate::verified::{Presentation, TokenFacts, Verified};
 
@@ -138,13 +137,10 @@ impl Validator {
         if let (Some(proof), Some(dpop)) = (&proof, &inner.dpop) {
             let keep_until = dpop.proof_kept_until(proof);
             let record = TokenUse::dpop_proof(&proof.thumbprint, &proof.jti, proof.iat, keep_until, now);
-            match observe::store_call("replay", inner.replays.record_use(record)).await? {
-                UseOutcome::First => presentation.proven = true,
-                UseOutcome::AlreadyUsed => return Err(Error::InvalidDpopProof(DpopProblem::Replayed)),
-                UseOutcome::IssuedBeforeRecords => {
-                    return Err(Error::InvalidDpopProof(DpopProblem::PossiblyReplayed));
-                }
-            }
+            let replayed = Error::InvalidDpopProof(DpopProblem::Replayed);
+            let possibly_replayed = Error::InvalidDpopProof(DpopProblem::PossiblyReplayed);
+            record_once(&*inner.replays, record, replayed, possibly_replayed).await?;
+            presentation.proven = true;
         }
         if let Some(policy) = issuer.single_use() {
             spend(&*inner.replays, policy, iss, issuer.leeway().as_secs(), &facts, now).await?;
@@ -221,7 +217,6 @@ impl Validator {
                 keys,
                 facts: facts.clone(),
                 claims: typed.clone(),
-                claims_type: TypeId::of::<C>(),
                 refused_from,
             };
             cache.insert(token, entry);
