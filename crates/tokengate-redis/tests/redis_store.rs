@@ -82,8 +82,16 @@ fn assert_401(result: Result<(), Error>, expected: Error) {
     assert_eq!(error.error_code(), Some("invalid_token"));
 }
 
+/// A direct connection for the test's own commands. redis's default
+/// response timeout (500 ms) is too short for `SAVE` on a busy disk.
 async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+    let config =
+        redis::AsyncConnectionConfig::new().set_response_timeout(Some(std::time::Duration::from_secs(30)));
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

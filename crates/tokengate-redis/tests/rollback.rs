@@ -24,8 +24,16 @@ async fn connect(server: &RedisServer, prefix: &str) -> RedisStore {
         .expect("Redis is up")
 }
 
+/// A direct connection for the test's own commands. redis's default
+/// response timeout (500 ms) is too short for `SAVE` on a busy disk.
 async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+    let config =
+        redis::AsyncConnectionConfig::new().set_response_timeout(Some(std::time::Duration::from_secs(30)));
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .unwrap()
 }
 
 async fn get(redis: &mut redis::aio::MultiplexedConnection, key: &str) -> Option<u64> {
