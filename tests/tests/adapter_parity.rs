@@ -19,7 +19,9 @@ use support::{Answer, Request, send};
 use tokengate::actix::{OptionalAuth, ScopeGate, TokenGate};
 use tokengate::tower::axum::{Auth, AuthRejection};
 use tokengate::tower::{FormBodyLayer, ScopeLayer, TokenLayer};
-use tokengate::{Algorithm, Error, Issuer, KeySet, Refusal, RequestProblem, TokenLocations, Validator};
+use tokengate::{
+    Algorithm, Error, Issuer, KeySet, Refusal, RequestProblem, TokenLocations, TokenSharing, Validator,
+};
 use tokengate_testkit::{SigningKey, now};
 
 const ISS: &str = "https://issuer.test/";
@@ -285,6 +287,46 @@ async fn both_adapters_decide_every_shared_rule_identically() {
                 .unwrap();
             let marked = response.headers().get("x-refused").map(|v| v.to_str().unwrap().to_owned());
             assert_eq!(marked.as_deref(), Some(code), "{addr}");
+        }
+    }
+}
+
+/// Token-sharing detection reads the client from the configured header in
+/// both adapters: one store, one count, the same refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_adapters_count_the_clients_of_a_token_alike() {
+    let key = SigningKey::generate(Algorithm::ES256).with_kid("k");
+    let validator = Validator::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience(AUD)
+                .algorithms([Algorithm::ES256])
+                .keys(KeySet::new([key.verification_key()])),
+        )
+        .realm(REALM)
+        .token_sharing(TokenSharing::refuse_above(2).client_header("x-real-ip"))
+        .build()
+        .unwrap();
+    let (axum, actix) = (serve_axum(validator.clone()).await, serve_actix(validator));
+    for addr in [axum, actix] {
+        support::wait_until_listening(addr, Duration::from_secs(10)).await;
+    }
+    let token = key.token(&json!({ "iss": ISS, "aud": AUD, "sub": "alice", "exp": now() + 300 }));
+    let from = |ip: &str| Request::get("/me").bearer(&token).header("x-real-ip", ip);
+    for (label, request, status) in [
+        ("first client", from("10.0.0.1"), 200),
+        ("first client again", from("10.0.0.1"), 200),
+        ("second client", from("10.0.0.2"), 200),
+        ("third client", from("10.0.0.3"), 401),
+        ("first client, once the token is shared", from("10.0.0.1"), 401),
+        ("no client header", Request::get("/me").bearer(&token), 401),
+    ] {
+        let answer = same(axum, actix, label, request).await;
+        assert_eq!(answer.status, status, "{label}: {answer:?}");
+        if status == 401 {
+            assert_eq!(answer.body["error_description"], Error::SharedToken.to_string(), "{label}");
+            let challenge = answer.challenge.as_ref().expect("a challenge");
+            assert_eq!(challenge["error"], "invalid_token", "{label}");
         }
     }
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use tokengate::Algorithm;
+use tokengate::{Algorithm, ManualClock, Presentation, StandardClaims, TokenSharing, Validator};
 use tokengate_testkit::SigningKey;
 use tokengate_tests::*;
 
@@ -52,6 +52,19 @@ fn each_validation_is_one_span_and_each_refusal_says_why_without_the_token() {
     assert!(check(&validator, &good).is_ok());
     assert!(check(&validator, &expired).is_err());
 
+    // Token-sharing detection in report mode: accepted, and a warning.
+    let reporting = tokengate::Validator::builder()
+        .issuer(issuer(&[Algorithm::ES256], &[&key]))
+        .clock(tokengate::ManualClock::new(NOW))
+        .token_sharing(tokengate::TokenSharing::report_above(1))
+        .build()
+        .unwrap();
+    for client in ["10.0.0.1", "10.0.0.2"] {
+        let presentation = tokengate::Presentation::bearer(good.clone()).from_client(client);
+        let verified = block_on(reporting.validate_presentation::<tokengate::StandardClaims>(&presentation));
+        assert!(verified.is_ok(), "reported, not refused: {verified:?}");
+    }
+
     let text = logs.text();
     assert!(text.contains("tokengate.validate"), "{text}");
     assert!(text.contains(r#"outcome="accepted""#) || text.contains("outcome=accepted"), "{text}");
@@ -59,6 +72,13 @@ fn each_validation_is_one_span_and_each_refusal_says_why_without_the_token() {
     assert!(text.contains("kid=\"key-7\"") || text.contains("kid=key-7"), "{text}");
     assert!(text.contains("token refused: the token has expired"), "{text}");
     assert!(text.contains("cause=\"expired\"") || text.contains("cause=expired"), "{text}");
+    let shared =
+        text.lines().find(|line| line.contains("more distinct clients than allowed")).expect("{text}");
+    assert!(
+        shared.contains("WARN") && shared.contains("clients=2") && shared.contains("limit=1"),
+        "{shared}"
+    );
+    assert!(!shared.contains("10.0.0"), "fingerprints are not logged: {shared}");
     for token in [&good, &expired] {
         for segment in token.split('.') {
             assert!(!text.contains(segment), "a token segment leaked into the logs: {text}");
@@ -107,6 +127,34 @@ fn validations_and_cache_lookups_are_counted() {
         "{counters:?}"
     );
     assert_eq!(histograms.get("tokengate_store_seconds{store=revocation}"), Some(&3));
+
+    // Token sharing: one presentation reported, one refused.
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        for sharing in [TokenSharing::report_above(1), TokenSharing::refuse_above(1)] {
+            let counting = Validator::builder()
+                .issuer(issuer(&[Algorithm::ES256], &[&key]))
+                .clock(ManualClock::new(NOW))
+                .token_sharing(sharing)
+                .build()
+                .unwrap();
+            for client in ["client-1", "client-2"] {
+                let presentation = Presentation::bearer(good.clone()).from_client(client);
+                drop(block_on(counting.validate_presentation::<StandardClaims>(&presentation)));
+            }
+        }
+    });
+    let counters = Metrics::read(&snapshotter).counters;
+    for action in ["reported", "refused"] {
+        let name = format!("tokengate_token_sharing_total{{action={action}}}");
+        assert_eq!(counters.get(&name), Some(&1), "{counters:?}");
+    }
+    assert_eq!(
+        counters.get("tokengate_validations_total{outcome=refused,cause=shared_token,issuer=unknown}"),
+        Some(&1),
+        "{counters:?}"
+    );
 }
 
 /// Every metric recorded, by name and labels (`name{k=v,…}`); no label

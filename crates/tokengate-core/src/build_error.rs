@@ -85,4 +85,9 @@ pub enum BuildError {
     /// thread could not be started; the text says which.
     #[error("verdict hook: {0}")]
     VerdictHook(String),
+    /// [`TokenSharing`](crate::TokenSharing) cannot be used as configured: a
+    /// limit out of range, a header that cannot name a client, or a replay
+    /// store that does not count clients; the text says which.
+    #[error("token sharing: {0}")]
+    TokenSharing(String),
 }

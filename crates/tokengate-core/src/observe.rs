@@ -9,6 +9,7 @@
 //! | `tokengate_token_cache_total` | counter | `result` (`hit`/`miss`) | verified-token cache lookups |
 //! | `tokengate_store_operations_total` | counter | `store` (`replay`/`revocation`), `outcome` (`ok`/`unavailable`/`full`) | calls to the replay and revocation stores on the validation path |
 //! | `tokengate_store_seconds` | histogram | `store` | time of each of those calls |
+//! | `tokengate_token_sharing_total` | counter | `action` (`reported`/`refused`) | presentations of a token seen from more clients than [`TokenSharing`](crate::TokenSharing) allows |
 
 #[cfg(feature = "metrics")]
 mod enabled {
@@ -39,6 +40,11 @@ mod enabled {
     pub(crate) fn cache_lookup(hit: bool) {
         let result = if hit { "hit" } else { "miss" };
         metrics::counter!("tokengate_token_cache_total", "result" => result).increment(1);
+    }
+
+    pub(crate) fn token_shared(refused: bool) {
+        let action = if refused { "refused" } else { "reported" };
+        metrics::counter!("tokengate_token_sharing_total", "action" => action).increment(1);
     }
 
     /// Awaits a call to the `store` (`replay`/`revocation`), counting it by
@@ -83,6 +89,9 @@ mod enabled {
     pub(crate) fn cache_lookup(_: bool) {}
 
     #[inline(always)]
+    pub(crate) fn token_shared(_: bool) {}
+
+    #[inline(always)]
     pub(crate) async fn store_call<T>(
         _: &'static str,
         call: impl Future<Output = Result<T, StoreError>>,
@@ -91,4 +100,4 @@ mod enabled {
     }
 }
 
-pub(crate) use enabled::{cache_lookup, start, store_call, validation};
+pub(crate) use enabled::{cache_lookup, start, store_call, token_shared, validation};

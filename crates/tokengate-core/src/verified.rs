@@ -43,6 +43,9 @@ pub(crate) struct Presentation {
     pub(crate) proven: bool,
     /// It spent the token (the issuer's single-use policy, or `use_once`).
     pub(crate) used_once: bool,
+    /// With token-sharing detection: the distinct clients that presented
+    /// the token so far, this one included.
+    pub(crate) clients: Option<u32>,
 }
 
 /// A token that passed every check, with its claims as the caller's type `C`
@@ -175,6 +178,14 @@ impl<C> Verified<C> {
     /// [`Validator::validate_token_once`](crate::Validator::validate_token_once)).
     pub fn is_single_use(&self) -> bool {
         self.presentation.used_once
+    }
+
+    /// With [`TokenSharing`](crate::TokenSharing) on: how many distinct
+    /// clients have presented this token, this one included (counted up to
+    /// one above the limit; above it only when the token is reported rather
+    /// than refused). `None` when sharing detection is off.
+    pub fn clients_seen(&self) -> Option<u32> {
+        self.presentation.clients
     }
 
     /// The claims, by value: moved out when this is the only handle on them,

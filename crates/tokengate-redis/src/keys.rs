@@ -14,6 +14,7 @@
 //! | `<prefix>{r:<issuer>}:revoked:jti:<hex>` | a revoked token (`1`) | when the token has expired |
 //! | `<prefix>{r:<issuer>}:revoked:sub:<hex>` | a subject's cut-off (`iat` at or before it is revoked) | idem |
 //! | `<prefix>{r:<issuer>}:revoked:iss:<hex>` | the issuer-wide cut-off | idem |
+//! | `<prefix>{c:<hex>}:clients` | the clients that presented a token (a set of at most limit + 1 fingerprint hashes; token-sharing detection) | with the token |
 //!
 //! `<prefix>` stands for the configured prefix (default `tokengate:`), `NN`
 //! for the use group in two hex digits (`00` to `0f`), `<hex>` for the
@@ -94,15 +95,23 @@ impl KeyLayout {
         format!("{}{{u:{group:02x}}}:seq", self.prefix)
     }
 
+    /// The key of a token's sightings (token-sharing detection):
+    /// `<prefix>{c:<hex>}:clients`, in a hash slot of its own.
+    pub fn sightings(&self, record: &RecordKey) -> String {
+        format!("{}{{c:{}}}:clients", self.prefix, record.to_hex())
+    }
+
     /// The key of a revocation record of `issuer`:
     /// `<prefix>{r:<issuer>}:revoked:{jti|sub|iss}:<hex>`. For
     /// [`RecordKind::Use`] and [`RecordKind::DpopProof`] (both single-use
-    /// records), the use record's key.
+    /// records), the use record's key; for [`RecordKind::Sighting`], the
+    /// sightings' key.
     pub fn revocation(&self, kind: RecordKind, issuer: &str, record: &RecordKey) -> String {
         let what = match kind {
             RecordKind::RevokedToken => "jti",
             RecordKind::RevokedSubject => "sub",
             RecordKind::RevokedIssuer => "iss",
+            RecordKind::Sighting => return self.sightings(record),
             _ => return self.use_record(record),
         };
         format!("{}{{r:{}}}:revoked:{what}:{}", self.prefix, issuer_tag(issuer), record.to_hex())

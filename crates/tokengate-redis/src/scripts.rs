@@ -56,6 +56,22 @@ redis.call('SET', KEYS[1], ARGV[1], 'NX')
 return tonumber(redis.call('GET', KEYS[2]) or '0')
 ";
 
+/// Records a client among a token's sightings, keeping at most `cap`.
+///
+/// KEYS: the token's sightings (a set). ARGV: the client's hash, cap, TTL
+/// in ms (set with the first client: the token's life does not change).
+/// Returns how many distinct clients presented the token, this one
+/// included; `cap` for a new client once `cap` are held (not recorded).
+pub(crate) const SIGHTING: &str = r"
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return redis.call('SCARD', KEYS[1]) end
+local held = redis.call('SCARD', KEYS[1])
+local cap = tonumber(ARGV[2])
+if held >= cap then return cap end
+redis.call('SADD', KEYS[1], ARGV[1])
+if held == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return held + 1
+";
+
 /// Sets a cut-off unless a later one is held.
 ///
 /// KEYS: the cut-off. ARGV: cut-off (s), TTL in ms (`0`: kept forever).

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::RedisError;
 use tokengate_core::store::{
-    RecordKind, ReplayStore, Revocation, RevocationStore, StoreError, StoreFuture, TokenRef, TokenUse,
-    UseOutcome,
+    ClientSighting, RecordKind, ReplayStore, Revocation, RevocationStore, StoreError, StoreFuture, TokenRef,
+    TokenUse, UseOutcome,
 };
 
 use crate::builder::{ConnectError, RedisStoreBuilder, Topology, split_list};
@@ -50,6 +50,7 @@ struct Inner {
     settings: Settings,
     use_script: LuaScript,
     cutoff_script: LuaScript,
+    sighting_script: LuaScript,
     /// Per use group, the highest counter value this instance has seen.
     seen: [AtomicU64; USE_GROUPS],
     /// For logging transitions only, not per request.
@@ -181,6 +182,7 @@ impl RedisStore {
                 settings,
                 use_script: LuaScript::new(scripts::USE),
                 cutoff_script: LuaScript::new(scripts::CUTOFF),
+                sighting_script: LuaScript::new(scripts::SIGHTING),
                 seen: std::array::from_fn(|_| AtomicU64::new(0)),
                 healthy: AtomicBool::new(true),
                 sweeping: AtomicBool::new(false),
@@ -300,6 +302,16 @@ impl RedisStore {
         });
     }
 
+    async fn sight(&self, sighting: ClientSighting) -> Result<u32, StoreError> {
+        let inner = &*self.inner;
+        let key = inner.settings.layout.sightings(&sighting.token);
+        let ttl_ms = millis(sighting.ttl()).min(FOREVER_MS - 1);
+        let args = [sighting.client, u64::from(sighting.cap), ttl_ms];
+        let mut connection = inner.connection.clone();
+        let clients: u64 = self.run(inner.sighting_script.run(&mut connection, &[&key], &args)).await?;
+        Ok(u32::try_from(clients).unwrap_or(u32::MAX))
+    }
+
     async fn check(&self, token: TokenRef<'_>) -> Result<bool, StoreError> {
         // All in the issuer's hash slot: one MGET, one round trip, in a cluster too.
         let layout = &self.inner.settings.layout;
@@ -366,6 +378,14 @@ fn millis(duration: Duration) -> u64 {
 impl ReplayStore for RedisStore {
     fn record_use<'a>(&'a self, token: TokenUse<'a>) -> StoreFuture<'a, UseOutcome> {
         StoreFuture::boxed(self.record(token))
+    }
+
+    fn note_client(&self, sighting: ClientSighting) -> StoreFuture<'_, u32> {
+        StoreFuture::boxed(self.sight(sighting))
+    }
+
+    fn counts_clients(&self) -> bool {
+        true
     }
 }
 

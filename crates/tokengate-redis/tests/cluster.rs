@@ -1,5 +1,5 @@
 //! `RedisStore` on a real Redis Cluster (three masters started and joined by
-//! the test): shared uses and revocations across two stores, atomicity under
+//! the test): shared uses, revocations and token sightings across two stores, atomicity under
 //! a race, a hung then a dead master answered 503 (never accepted), and its
 //! restart without data noticed as lost data. One cluster, one test, in steps.
 
@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use support::cluster::RedisCluster;
 use support::{ISS, use_jti};
 use tokengate_core::store::{
-    RecordKey, RecordKind, Revocation, RevocationStore, StoreError, TokenRef, UseOutcome,
+    ClientSighting, RecordKey, RecordKind, ReplayStore, Revocation, RevocationStore, StoreError, TokenRef,
+    UseOutcome,
 };
 use tokengate_redis::{ConnectError, DEFAULT_RETRY_AFTER, RedisStore, USE_GROUPS};
 use tokengate_testkit::now;
@@ -116,6 +117,21 @@ async fn a_cluster_shares_uses_and_revocations_and_a_dead_master_is_503_never_a_
     let revocation_owner = cluster.owner_of(&a.key(RecordKind::RevokedToken, ISS, "doomed"));
     assert_eq!(cluster.owner_of(&a.key(RecordKind::RevokedSubject, ISS, "user-2")), revocation_owner);
     assert_eq!(cluster.owner_of(&a.key(RecordKind::RevokedIssuer, ISS, "")), revocation_owner);
+
+    // Token-sharing sightings: each token's set in a slot of its own, spread
+    // over the masters, counted alike through either store.
+    let mut sighting_owners = HashSet::new();
+    for i in 0..12 {
+        let token = RecordKey::new(RecordKind::Sighting, ISS, &format!("token-{i}"));
+        sighting_owners.insert(cluster.owner_of(&a.layout().sightings(&token)));
+        let sight = |client| ClientSighting::new(token, client, 3, iat + 300, iat);
+        assert_eq!(a.note_client(sight(1)).await, Ok(1));
+        assert_eq!(b.note_client(sight(1)).await, Ok(1));
+        assert_eq!(b.note_client(sight(2)).await, Ok(2));
+        assert_eq!(a.note_client(sight(3)).await, Ok(3));
+        assert_eq!(a.note_client(sight(4)).await, Ok(3), "at the cap a new client is not kept");
+    }
+    assert!(sighting_owners.len() > 1, "sightings on masters {sighting_owners:?}");
 
     // Kill the master that holds a used record: that record (and any other
     // in its slot) is 503, quickly, on both stores; never accepted.

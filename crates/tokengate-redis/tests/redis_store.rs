@@ -13,7 +13,10 @@ use support::redis_server::RedisServer;
 use tokengate_core::store::{
     RecordKey, RecordKind, Revocation, RevocationStore, StoreError, TokenRef, UseOutcome,
 };
-use tokengate_core::{Algorithm, Error, Issuer, KeySet, Revoke, SingleUse, StandardClaims, Validator};
+use tokengate_core::{
+    Algorithm, Error, Issuer, KeySet, Presentation, Revoke, SingleUse, StandardClaims, TokenSharing,
+    Validator,
+};
 use tokengate_redis::{ConnectError, DEFAULT_RETRY_AFTER, RedisStore};
 use tokengate_testkit::{SigningKey, now};
 
@@ -297,6 +300,54 @@ async fn a_use_record_expires_in_redis_with_its_token() {
     expected.push(store.layout().counter(group));
     expected.sort();
     assert_eq!(keys, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_sharing_is_counted_across_the_fleet_in_one_small_expiring_set() {
+    let server = RedisServer::start();
+    let key = signing_key();
+    let sharing = TokenSharing::refuse_above(2);
+    let fleet = |store: RedisStore| {
+        Validator::builder().issuer(issuer(&key)).stores(store).token_sharing(sharing).build().expect("valid")
+    };
+    let (a, b) = (fleet(connect(&server, "share:").await), fleet(connect(&server, "share:").await));
+    let token = key.token(&claims("shared", json!({})));
+    let from = |validator: &Validator, client: &str| {
+        let presentation = Presentation::bearer(token.clone()).from_client(client.as_bytes());
+        let validator = validator.clone();
+        async move { validator.validate_presentation::<StandardClaims>(&presentation).await }
+    };
+    assert_eq!(from(&a, "10.0.0.1").await.unwrap().clients_seen(), Some(1));
+    assert_eq!(from(&b, "10.0.0.1").await.unwrap().clients_seen(), Some(1), "one client, two instances");
+    assert_eq!(from(&b, "10.0.0.2").await.unwrap().clients_seen(), Some(2));
+    assert_401(from(&a, "10.0.0.3").await.map(drop), Error::SharedToken);
+    assert_401(from(&b, "10.0.0.1").await.map(drop), Error::SharedToken);
+    for client in 4..20 {
+        assert_401(from(&a, &format!("10.0.0.{client}")).await.map(drop), Error::SharedToken);
+    }
+
+    // One set per token, holding at most limit + 1 hashes (no address), expiring with the token.
+    let mut redis = raw(&server).await;
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg("share:{c:*").query_async(&mut redis).await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let set = keys.pop().unwrap();
+    assert_eq!(set, a_store_key(&token));
+    let members: Vec<String> = redis::cmd("SMEMBERS").arg(&set).query_async(&mut redis).await.unwrap();
+    assert_eq!(members.len(), 3, "{members:?}");
+    assert!(members.iter().all(|m| m.parse::<u64>().is_ok() && !m.contains("10.0.0")), "{members:?}");
+    let pttl: i64 = redis::cmd("PTTL").arg(&set).query_async(&mut redis).await.unwrap();
+    // exp is now + 300, plus the default leeway of 30 s.
+    assert!((295_000..=331_000).contains(&pttl), "the set expires with the token: PTTL {pttl} ms");
+
+    // Redis gone: refused with 503, never waved through.
+    drop(server);
+    let error = from(&a, "10.0.0.1").await.expect_err("no Redis");
+    assert!(matches!(error, Error::StoreUnavailable { .. }), "{error:?}");
+}
+
+/// The Redis key of `token`'s sightings under the prefix `share:`.
+fn a_store_key(token: &str) -> String {
+    format!("share:{{c:{}}}:clients", RecordKey::new(RecordKind::Sighting, ISS, token).to_hex())
 }
 
 #[tokio::test]

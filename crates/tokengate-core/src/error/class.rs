@@ -87,6 +87,7 @@ impl Error {
             Error::Replayed => "replayed",
             Error::PossiblyReplayed => "possibly_replayed",
             Error::Revoked => "revoked",
+            Error::SharedToken => "shared_token",
             Error::InactiveToken => "inactive_token",
             Error::BoundTokenAsBearer => "bound_token_as_bearer",
             Error::DpopRequired => "dpop_required",
@@ -133,6 +134,7 @@ impl Error {
             | Error::Replayed
             | Error::PossiblyReplayed
             | Error::Revoked
+            | Error::SharedToken
             | Error::InactiveToken
             | Error::BoundTokenAsBearer
             | Error::DpopRequired

@@ -217,6 +217,11 @@ pub enum Error {
     /// ("log out everywhere"), or by an issuer-wide cut-off.
     #[error("the token has been revoked")]
     Revoked,
+    /// More distinct clients presented the token than
+    /// [`TokenSharing`](crate::TokenSharing) allows: it is refused for every
+    /// client until it expires.
+    #[error("the token was presented by more clients than this API allows; request a new token")]
+    SharedToken,
     /// The authorization server says the token is not active (RFC 7662):
     /// expired, revoked, or never issued.
     #[error("the token is not active (the authorization server's introspection says so)")]

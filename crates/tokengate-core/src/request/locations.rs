@@ -44,7 +44,7 @@ impl TokenLocations {
     /// or a header the validator reads for something else.
     pub(crate) fn problem(&self) -> Option<String> {
         if let Some(name) = self.header {
-            if name.is_empty() || !name.bytes().all(|b| is_tchar(b) && !b.is_ascii_uppercase()) {
+            if !is_header_name(name) {
                 return Some(format!("token header {name:?} is not a lower-case header name"));
             }
             if matches!(name, "authorization" | "dpop" | "cookie") {
@@ -58,6 +58,12 @@ impl TokenLocations {
         }
         None
     }
+}
+
+/// Whether `name` is a header name as the validator is configured with
+/// them: an RFC 9110 token, in lower case.
+pub(crate) fn is_header_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| is_tchar(b) && !b.is_ascii_uppercase())
 }
 
 /// The whole value of the header `name`; twice is an error.

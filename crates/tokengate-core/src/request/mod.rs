@@ -11,6 +11,7 @@ mod tests;
 use std::borrow::Cow;
 
 pub use self::locations::TokenLocations;
+pub(crate) use self::locations::is_header_name;
 use self::locations::{cookie, custom_header};
 pub use self::presentation::Presentation;
 pub(crate) use self::presentation::{Presented, Proofs};

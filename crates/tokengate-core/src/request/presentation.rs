@@ -22,12 +22,22 @@ pub(crate) struct Presented<'a> {
     pub(crate) method: &'a str,
     pub(crate) path: &'a str,
     pub(crate) policy: Option<DpopPolicy>,
+    /// The client's fingerprint, for token-sharing detection.
+    pub(crate) client: Option<&'a [u8]>,
 }
 
 impl<'a> Presented<'a> {
     /// A token presented as `Bearer`, without a request around it.
     pub(crate) fn bearer(token: &'a str) -> Self {
-        Presented { token, scheme: Scheme::Bearer, proofs: Proofs::None, method: "", path: "", policy: None }
+        Presented {
+            token,
+            scheme: Scheme::Bearer,
+            proofs: Proofs::None,
+            method: "",
+            path: "",
+            policy: None,
+            client: None,
+        }
     }
 }
 
@@ -43,6 +53,7 @@ pub struct Presentation {
     method: String,
     path: String,
     policy: Option<DpopPolicy>,
+    client: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +74,7 @@ impl Presentation {
             method: String::new(),
             path: String::new(),
             policy: None,
+            client: None,
         }
     }
 
@@ -82,14 +94,17 @@ impl Presentation {
             method: method.into(),
             path: path.into(),
             policy: None,
+            client: None,
         }
     }
 
-    /// What `request` presents, with its `DPoP` headers when `dpop` is on.
+    /// What `request` presents, with its `DPoP` headers when `dpop` is on,
+    /// and the values of `client_header` (token-sharing detection), if any.
     pub(crate) fn from_request<R: RequestParts + ?Sized>(
         request: &R,
         locations: TokenLocations,
         dpop: bool,
+        client_header: Option<&'static str>,
     ) -> Result<Self, Error> {
         let (token, scheme) = extract_credentials(request, locations, dpop)?;
         let mut proofs = OwnedProofs::None;
@@ -110,7 +125,17 @@ impl Presentation {
             method: if dpop { request.method().to_owned() } else { String::new() },
             path: if dpop { request.path().to_owned() } else { String::new() },
             policy: None,
+            client: client_header.map(|name| client_fingerprint(request, name)),
         })
+    }
+
+    /// The client presenting the token: its fingerprint, as
+    /// [`TokenSharing`](crate::TokenSharing) counts clients (an address, a
+    /// device identifier, anything that tells clients apart). Presentations
+    /// without one count as one client.
+    pub fn from_client(mut self, fingerprint: impl Into<Vec<u8>>) -> Self {
+        self.client = Some(fingerprint.into());
+        self
     }
 
     /// This route's DPoP policy, instead of the issuer's.
@@ -141,6 +166,20 @@ impl Presentation {
             method: &self.method,
             path: &self.path,
             policy: self.policy,
+            client: self.client.as_deref(),
         }
     }
+}
+
+/// Every value of the header `name`, joined by `,` (as a proxy may add one
+/// per hop, they are taken together).
+fn client_fingerprint<R: RequestParts + ?Sized>(request: &R, name: &'static str) -> Vec<u8> {
+    let mut fingerprint = Vec::new();
+    for (index, value) in request.header_values(name).enumerate() {
+        if index > 0 {
+            fingerprint.push(b',');
+        }
+        fingerprint.extend_from_slice(value);
+    }
+    fingerprint
 }

@@ -122,6 +122,9 @@ pub enum RecordKind {
     RevokedIssuer,
     /// A used DPoP proof (the key's thumbprint, `jti`).
     DpopProof,
+    /// The clients that presented a token (`iss`, the whole token), for
+    /// [`TokenSharing`](crate::TokenSharing).
+    Sighting,
 }
 
 impl RecordKey {
@@ -133,6 +136,7 @@ impl RecordKey {
             RecordKind::RevokedSubject => b's',
             RecordKind::RevokedIssuer => b'i',
             RecordKind::DpopProof => b'p',
+            RecordKind::Sighting => b'c',
         };
         let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
         context.update(&[tag]);
@@ -223,6 +227,38 @@ impl<'a> TokenUse<'a> {
     }
 }
 
+/// One client presenting a token, as the validator hands it to
+/// [`ReplayStore::note_client`] when [`TokenSharing`](crate::TokenSharing)
+/// is on. Times are seconds since the epoch, from the validator's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientSighting {
+    /// The token's record ([`RecordKind::Sighting`]).
+    pub token: RecordKey,
+    /// The client: the first 64 bits of SHA-256 over its fingerprint.
+    pub client: u64,
+    /// The most clients the store need keep for this token: once it holds
+    /// this many, a new client is answered `cap` and not recorded.
+    pub cap: u32,
+    /// Until when the record must be kept (the token is refused on time from then on).
+    pub keep_until: u64,
+    /// Now.
+    pub now: u64,
+}
+
+impl ClientSighting {
+    /// Describes a sighting (stores are given these by the validator; tests
+    /// and other callers may build them too).
+    pub fn new(token: RecordKey, client: u64, cap: u32, keep_until: u64, now: u64) -> Self {
+        ClientSighting { token, client, cap, keep_until, now }
+    }
+
+    /// How long the record must live from `now` on (at least one second).
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.keep_until.saturating_sub(self.now).max(1))
+    }
+}
+
 /// What a [`ReplayStore`] answers to [`ReplayStore::record_use`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -260,6 +296,25 @@ pub trait ReplayStore: Send + Sync + fmt::Debug + 'static {
     /// without the store noticing (an in-memory store without restart
     /// protection); the validator then warns when single use runs on it.
     fn may_forget_uses(&self) -> bool {
+        false
+    }
+
+    /// Records that `sighting.client` presented `sighting.token`, atomically,
+    /// and answers how many distinct clients have presented it while its
+    /// record lives, this one included: at most
+    /// [`sighting.cap`](ClientSighting::cap) are kept, and a new client
+    /// beyond them is answered `cap` without being recorded.
+    ///
+    /// Only called when [`counts_clients`](Self::counts_clients) says so (the
+    /// validator's builder refuses [`TokenSharing`](crate::TokenSharing)
+    /// otherwise); this default answers [`StoreError::Unavailable`].
+    fn note_client(&self, sighting: ClientSighting) -> StoreFuture<'_, u32> {
+        let _ = sighting;
+        StoreFuture::ready(Err(StoreError::Unavailable { retry_after: Duration::from_secs(1) }))
+    }
+
+    /// Whether this store implements [`note_client`](Self::note_client).
+    fn counts_clients(&self) -> bool {
         false
     }
 }

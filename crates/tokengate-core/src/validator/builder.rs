@@ -14,6 +14,7 @@ use crate::issuer::{Issuer, TrustedIssuer};
 use crate::parse::jws::DEFAULT_MAX_TOKEN_BYTES;
 use crate::refusal::Challenge;
 use crate::request::TokenLocations;
+use crate::sharing::TokenSharing;
 use crate::store::{MemoryReplayStore, MemoryRevocationStore, ReplayStore, RevocationStore};
 use crate::tenants::{TenantResolver, Tenants};
 use crate::verdict::{DEFAULT_VERDICT_QUEUE, Verdict, VerdictHook, VerdictSink};
@@ -35,6 +36,7 @@ pub struct ValidatorBuilder {
     revocations: Option<Arc<dyn RevocationStore>>,
     dpop: Option<Dpop>,
     cache: Option<TokenCache>,
+    sharing: Option<TokenSharing>,
     tenants: Option<Tenants>,
     verdict_hook: Option<VerdictHook>,
     verdict_queue: usize,
@@ -55,6 +57,7 @@ impl Default for ValidatorBuilder {
             revocations: None,
             dpop: None,
             cache: Some(TokenCache::new()),
+            sharing: None,
             tenants: None,
             verdict_hook: None,
             verdict_queue: DEFAULT_VERDICT_QUEUE,
@@ -167,6 +170,14 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Counts the distinct clients that present each token, in the replay
+    /// store, and reports or refuses a token presented by more of them than
+    /// allowed; see [`TokenSharing`]. Off by default.
+    pub fn token_sharing(mut self, sharing: TokenSharing) -> Self {
+        self.sharing = Some(sharing);
+        self
+    }
+
     /// Also trusts issuers by a rule, resolved when their first token
     /// arrives (multi-tenant APIs); see [`Tenants`]. Listed issuers are
     /// matched first.
@@ -245,6 +256,7 @@ impl ValidatorBuilder {
         // every single-use token issued before each start, and DPoP proofs
         // made just before it. Without it, a restart forgets — said loudly.
         let replays = self.replays.unwrap_or_else(|| Arc::new(MemoryReplayStore::new()));
+        let sharing = self.sharing.map(|sharing| sharing.checked(&*replays)).transpose()?;
         let unprotected = replays.may_forget_uses();
         if unprotected && issuers.list.iter().any(|issuer| issuer.single_use().is_some()) {
             warn_unprotected_single_use();
@@ -260,6 +272,7 @@ impl ValidatorBuilder {
                 revocations: self.revocations.unwrap_or_else(|| Arc::new(MemoryRevocationStore::new())),
                 dpop,
                 cache: self.cache,
+                sharing,
                 verdicts,
                 warn_unprotected: AtomicBool::new(unprotected),
             }),

@@ -24,6 +24,7 @@ use crate::issuer::TrustedIssuer;
 use crate::keys::RefreshReason;
 use crate::refusal::{Challenge, Refusal};
 use crate::request::{Presentation, Presented, RequestParts, Scheme, TokenLocations, extract_token};
+use crate::sharing::TokenSharing;
 use crate::store::{ReplayStore, RevocationStore, SingleUse, check_lifetime, spend};
 use crate::tenants::TenantResolver;
 use crate::verdict::VerdictSink;
@@ -67,6 +68,7 @@ pub(super) struct Inner {
     revocations: Arc<dyn RevocationStore>,
     dpop: Option<Dpop>,
     cache: Option<TokenCache>,
+    sharing: Option<TokenSharing>,
     /// Where verdicts go, when a hook is registered.
     verdicts: Option<VerdictSink>,
     /// Whether the route-level warning about an unprotected replay store is still due.
@@ -190,7 +192,8 @@ impl Validator {
     /// what the proof check needs of the request — owned, to validate later
     /// with [`Validator::validate_presentation`] (as the adapters do).
     pub fn presentation<R: RequestParts + ?Sized>(&self, request: &R) -> Result<Presentation, Error> {
-        Presentation::from_request(request, self.inner.locations, self.inner.dpop.is_some())
+        let client_header = self.inner.sharing.and_then(|sharing| sharing.header());
+        Presentation::from_request(request, self.inner.locations, self.inner.dpop.is_some(), client_header)
     }
 
     /// Validates a presentation ([`Validator::presentation`], or made with

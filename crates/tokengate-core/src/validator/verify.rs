@@ -134,6 +134,13 @@ impl Validator {
             return Err(Error::Revoked);
         }
         let mut presentation = Presentation::default();
+        if let Some(sharing) = &inner.sharing {
+            let refused_from = issuer.refused_from(&facts);
+            let store = &*inner.replays;
+            let clients =
+                sharing.note(store, iss, presented.token, presented.client, refused_from, now).await?;
+            presentation.clients = Some(clients);
+        }
         if let (Some(proof), Some(dpop)) = (&proof, &inner.dpop) {
             let keep_until = dpop.proof_kept_until(proof);
             let record = TokenUse::dpop_proof(&proof.thumbprint, &proof.jti, proof.iat, keep_until, now);

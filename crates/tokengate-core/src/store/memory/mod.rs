@@ -102,7 +102,8 @@ impl<V: Expiring> Records<V> {
     /// capacity allows: `Err` when full.
     fn insert(&self, shard: &mut Shard<V>, key: RecordKey, record: V, now: u64) -> Result<(), StoreError> {
         if let Some(slot) = shard.records.get_mut(&key) {
-            // Expired but not swept yet: the slot is reused, the count unchanged.
+            // An update, or a record expired but not swept yet: the slot is
+            // reused, the count unchanged.
             *slot = record;
             shard.earliest = shard.earliest.min(record.keep_until());
             return Ok(());

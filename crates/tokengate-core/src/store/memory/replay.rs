@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use super::{Expiring, Records};
-use crate::store::{ReplayStore, StoreError, StoreFuture, TokenUse, UseOutcome};
+use crate::sharing::MAX_SHARING_LIMIT;
+use crate::store::{ClientSighting, ReplayStore, StoreError, StoreFuture, TokenUse, UseOutcome};
 
 /// [`MemoryReplayStore`]'s default capacity: one million records (about
 /// 55 MB at the measured cost per record, see `docs/single-use.md`).
@@ -16,6 +17,21 @@ struct KeepUntil(u64);
 impl Expiring for KeepUntil {
     fn keep_until(&self) -> u64 {
         self.0
+    }
+}
+
+/// The clients that presented one token (for token-sharing detection): at
+/// most one more than the largest limit.
+#[derive(Clone, Copy)]
+struct Clients {
+    keep_until: u64,
+    seen: [u64; MAX_SHARING_LIMIT as usize + 1],
+    len: u8,
+}
+
+impl Expiring for Clients {
+    fn keep_until(&self) -> u64 {
+        self.keep_until
     }
 }
 
@@ -45,6 +61,8 @@ pub struct MemoryReplayStore {
 
 struct Inner {
     records: Records<KeepUntil>,
+    /// Token-sharing detection's records, bounded by the same capacity.
+    sightings: Records<Clients>,
     since: u64,
 }
 
@@ -92,7 +110,8 @@ impl MemoryReplayStore {
     }
 
     fn build(capacity: usize, since: u64) -> Self {
-        MemoryReplayStore { inner: Arc::new(Inner { records: Records::with_capacity(capacity), since }) }
+        let (records, sightings) = (Records::with_capacity(capacity), Records::with_capacity(capacity));
+        MemoryReplayStore { inner: Arc::new(Inner { records, sightings, since }) }
     }
 
     /// How many records are held (expired ones not yet dropped included).
@@ -115,8 +134,10 @@ impl MemoryReplayStore {
         self.inner.since
     }
 
-    /// Drops every record expired at `now`; returns how many are left.
+    /// Drops every record expired at `now`; returns how many single-use
+    /// records are left.
     pub fn purge_expired(&self, now: u64) -> usize {
+        self.inner.sightings.purge_expired(now);
         self.inner.records.purge_expired(now)
     }
 
@@ -133,6 +154,28 @@ impl MemoryReplayStore {
         inner.records.insert(&mut shard, key, KeepUntil(token.keep_until), now)?;
         Ok(UseOutcome::First)
     }
+
+    fn sight(&self, sighting: ClientSighting) -> Result<u32, StoreError> {
+        const KEPT: usize = MAX_SHARING_LIMIT as usize + 1;
+        let sightings = &self.inner.sightings;
+        let (key, now) = (sighting.token, sighting.now);
+        let cap = sighting.cap.clamp(1, MAX_SHARING_LIMIT + 1);
+        let mut shard = sightings.shard(&key, now);
+        let mut clients = match shard.records.get(&key) {
+            Some(clients) if clients.keep_until > now => *clients,
+            _ => Clients { keep_until: sighting.keep_until, seen: [0; KEPT], len: 0 },
+        };
+        if clients.seen[..usize::from(clients.len)].contains(&sighting.client) {
+            return Ok(u32::from(clients.len));
+        }
+        if u32::from(clients.len) >= cap {
+            return Ok(cap);
+        }
+        clients.seen[usize::from(clients.len)] = sighting.client;
+        clients.len += 1;
+        sightings.insert(&mut shard, key, clients, now)?;
+        Ok(u32::from(clients.len))
+    }
 }
 
 impl ReplayStore for MemoryReplayStore {
@@ -142,6 +185,14 @@ impl ReplayStore for MemoryReplayStore {
 
     fn may_forget_uses(&self) -> bool {
         self.inner.since == 0
+    }
+
+    fn note_client(&self, sighting: ClientSighting) -> StoreFuture<'_, u32> {
+        StoreFuture::ready(self.sight(sighting))
+    }
+
+    fn counts_clients(&self) -> bool {
+        true
     }
 }
 
