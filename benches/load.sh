@@ -46,7 +46,7 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 
 step "building (release)"
-cargo build --release -p tokengate-examples --example axum_server
+cargo build --release -p tokengate-demo-axum --example axum_server
 cargo build --release -p tokengate-benches --example load_server
 BIN="${CARGO_TARGET_DIR:-target}/release/examples"
 

@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokengate::dpop::Dpop;
-use tokengate::introspect::{IntrospectionPolicy, IntrospectionSource};
-use tokengate::jwks::JwksSource;
-use tokengate::redis::RedisStore;
-use tokengate::{
+use tokengate_core::dpop::Dpop;
+use tokengate_core::{
     AlgorithmSet, DEFAULT_TOKEN_CACHE_BYTES, Error, Issuer, Revoke, RevokeError, ScopeRequirement, SingleUse,
     StandardClaims, TokenCache, Validator, Verified,
 };
+use tokengate_introspect::{IntrospectionPolicy, IntrospectionSource};
+use tokengate_jwks::JwksSource;
+use tokengate_redis::RedisStore;
 
 use crate::config::{Config, ConfigError, Trust};
 

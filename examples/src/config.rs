@@ -6,7 +6,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokengate::{AlgorithmSet, MAX_LEEWAY};
+use tokengate_core::{AlgorithmSet, MAX_LEEWAY};
 use url::{Host, Url};
 
 /// The allow-list used when `TOKENGATE_ALGORITHMS` is unset.

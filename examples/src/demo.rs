@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tokengate::{Algorithm, AlgorithmSet};
+use tokengate_core::{Algorithm, AlgorithmSet};
 use tokengate_testkit::{SigningKey, jwk_set, now};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokengate::Validator;
-use tokengate::keys::KeySource as _;
+use tokengate_core::Validator;
+use tokengate_core::keys::KeySource as _;
 
 use crate::api::{self, Trusted};
 use crate::config::{Config, ConfigError, Trust};

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokengate::Algorithm;
+use tokengate_demo_axum as axum_app;
 use tokengate_examples::api::{ADMIN, HEALTH, ME, METADATA, REVOKE, ROUTES, TRANSFER};
-use tokengate_examples::axum_app;
 use tokengate_examples::config::Config;
 use tokengate_examples::demo::{DEMO_AUDIENCE, DemoIssuer};
 use tokengate_examples::server::{Prepared, prepare};

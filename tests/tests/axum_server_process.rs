@@ -20,7 +20,7 @@ fn binary() -> &'static PathBuf {
         let mut command = Command::new(env!("CARGO"));
         command
             .current_dir(&workspace)
-            .args(["build", "-p", "tokengate-examples", "--example", "axum_server", "--message-format=json"])
+            .args(["build", "-p", "tokengate-demo-axum", "--example", "axum_server", "--message-format=json"])
             .stderr(Stdio::inherit());
         if !cfg!(debug_assertions) {
             command.arg("--release");

@@ -14,8 +14,8 @@ use tokengate::AlgorithmSet;
 use tokengate_examples::config::Config;
 use tokengate_examples::demo::{DEMO_AUDIENCE, DemoIssuer};
 use tokengate_examples::server::{Prepared, prepare};
-use tokengate_examples::{actix_app, axum_app};
 use tokengate_testkit::now;
+use {tokengate_demo_actix as actix_app, tokengate_demo_axum as axum_app};
 
 /// The axum and the actix-web demo servers, trusting the same loopback
 /// [`DemoIssuer`]; the pair's fields and methods through `Deref`.

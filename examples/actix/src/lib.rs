@@ -1,6 +1,10 @@
 //! The demo API as an actix-web app, protected by tokengate's actix
-//! middleware and extractors. Same routes, same answers as
-//! [`axum_app`](crate::axum_app): both come from [`api`].
+//! middleware and extractors. Same routes, same answers as the axum demo
+//! (`tokengate-demo-axum`): both come from [`tokengate_examples::api`].
+//! A package of its own, so that the actix demo builds no Tower layer,
+//! and the axum demo no actix-web.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -10,13 +14,13 @@ use actix_web::dev::Server;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, HttpServer};
 use serde_json::Value;
-use tokengate::Validator;
-use tokengate::actix::{Auth, AuthRejection, RequireScopes, ScopeSpec, TokenGate};
+use tokengate_actix::{Auth, AuthRejection, RequireScopes, ScopeSpec, TokenGate};
+use tokengate_core::Validator;
 
-use crate::api::{
+use tokengate_examples::api::{
     self, ADMIN, ADMIN_SCOPE, Failure, HEALTH, HEALTH_BODY, ME, METADATA, Me, REVOKE, TRANSFER,
 };
-use crate::server::Prepared;
+use tokengate_examples::server::Prepared;
 
 /// The scope requirement of `/admin`, for the [`RequireScopes`] extractor.
 #[derive(Debug)]

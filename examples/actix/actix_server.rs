@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use tokengate_examples::actix_app::server;
+use tokengate_demo_actix::server;
 use tokengate_examples::server::{SHUTDOWN_GRACE, Started, announce, start_up};
 
 #[actix_web::main]

@@ -12,7 +12,7 @@
 
 use std::process::ExitCode;
 
-use tokengate_examples::axum_app::{router, serve};
+use tokengate_demo_axum::{router, serve};
 use tokengate_examples::server::{SHUTDOWN_GRACE, Started, announce, shutdown_signal, start_up};
 
 #[tokio::main]

@@ -1,5 +1,9 @@
 //! The demo API as an axum [`Router`], protected by tokengate's Tower layer
-//! and axum extractors.
+//! and axum extractors. Same routes, same answers as the actix-web demo
+//! (`tokengate-demo-actix`): both come from [`tokengate_examples::api`].
+//! A package of its own, so that the axum demo builds no actix-web.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,15 +15,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
-use tokengate::Validator;
-use tokengate::tower::axum::{Auth, AuthRejection, RequireScopes, ScopeSpec};
-use tokengate::tower::{FormBodyLayer, TokenLayer};
+use tokengate_core::Validator;
+use tokengate_tower::axum::{Auth, AuthRejection, RequireScopes, ScopeSpec};
+use tokengate_tower::{FormBodyLayer, TokenLayer};
 use tokio::net::TcpListener;
 
-use crate::api::{
+use tokengate_examples::api::{
     self, ADMIN, ADMIN_SCOPE, Failure, HEALTH, HEALTH_BODY, ME, METADATA, Me, REVOKE, TRANSFER,
 };
-use crate::server::Prepared;
+use tokengate_examples::server::Prepared;
 
 /// The scope requirement of `/admin`, for the [`RequireScopes`] extractor.
 #[derive(Debug)]
