@@ -286,9 +286,13 @@ impl Misconfiguration {
     /// mistake (it shows on the first request in development; it names no
     /// secret), logged with `tracing::error!`.
     pub fn into_response<B: From<String>>(self) -> http::Response<B> {
-        let message = format!("tokengate: {self}");
-        tracing::error!("{message}");
-        let mut response = http::Response::new(B::from(message));
+        tracing::error!("tokengate: {self}");
+        self.text_response()
+    }
+
+    /// The same answer, without logging (for a caller that logged already).
+    pub fn text_response<B: From<String>>(&self) -> http::Response<B> {
+        let mut response = http::Response::new(B::from(format!("tokengate: {self}")));
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         response
             .headers_mut()

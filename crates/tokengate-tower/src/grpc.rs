@@ -2,6 +2,7 @@
 //! `grpc-message`, not the HTTP status or a JSON body.
 
 use http::{HeaderValue, Response, StatusCode};
+use tokengate_core::adapter::Misconfiguration;
 use tokengate_core::{Error, Refusal};
 
 use crate::render::RenderRefusal;
@@ -15,6 +16,11 @@ pub struct GrpcRefusal;
 impl<ResBody: Default> RenderRefusal<ResBody> for GrpcRefusal {
     fn render(&self, error: &Error, refusal: Refusal) -> Response<ResBody> {
         grpc_refusal_response(error, refusal)
+    }
+
+    /// `INTERNAL` (13), naming the mistake in `grpc-message`.
+    fn render_misconfiguration(&self, mistake: &Misconfiguration) -> Option<Response<ResBody>> {
+        Some(trailers_only(grpc_status(StatusCode::INTERNAL_SERVER_ERROR), &format!("tokengate: {mistake}")))
     }
 }
 
@@ -37,17 +43,25 @@ pub fn grpc_status(status: StatusCode) -> u16 {
 /// body, and the refusal's `www-authenticate`, `retry-after` and
 /// `dpop-nonce` as response metadata.
 pub fn grpc_refusal_response<B: Default>(error: &Error, refusal: Refusal) -> Response<B> {
-    let mut response = Response::new(B::default());
+    let mut response = trailers_only(grpc_status(refusal.status), &error.description());
     let headers = response.headers_mut();
-    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    headers.insert("grpc-status", HeaderValue::from(grpc_status(refusal.status)));
-    if let Ok(message) = HeaderValue::try_from(percent_encode(&error.description())) {
-        headers.insert("grpc-message", message);
-    }
     for (name, value) in refusal.headers().filter(|(name, _)| *name != "content-type") {
         if let Ok(value) = HeaderValue::try_from(value) {
             headers.append(name, value);
         }
+    }
+    response
+}
+
+/// A gRPC "Trailers-Only" answer: HTTP 200, `content-type:
+/// application/grpc`, `grpc-status` and `grpc-message`, an empty body.
+fn trailers_only<B: Default>(status: u16, message: &str) -> Response<B> {
+    let mut response = Response::new(B::default());
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert("grpc-status", HeaderValue::from(status));
+    if let Ok(message) = HeaderValue::try_from(percent_encode(message)) {
+        headers.insert("grpc-message", message);
     }
     response
 }

@@ -1,7 +1,7 @@
 //! Turning a refusal into an HTTP response.
 
 use http::Response;
-use tokengate_core::adapter::PendingRefusal;
+use tokengate_core::adapter::{Misconfiguration, PendingRefusal};
 use tokengate_core::{Error, Refusal};
 
 /// Renders a refused request as a response.
@@ -34,6 +34,18 @@ use tokengate_core::{Error, Refusal};
 pub trait RenderRefusal<ResBody> {
     /// The response to a request refused with `error`.
     fn render(&self, error: &Error, refusal: Refusal) -> Response<ResBody>;
+
+    /// The answer when a [`ScopeLayer`](crate::ScopeLayer) finds no
+    /// [`TokenLayer`](crate::TokenLayer) in front of it (a misconfigured
+    /// stack; the mistake is logged with `tracing::error!` before this is
+    /// asked). `None`, the default, makes it a bare `500` with an empty
+    /// body; [`JsonRefusal`] and [`DeferToGate`] name the mistake in a
+    /// `text/plain` body, [`GrpcRefusal`](crate::GrpcRefusal) answers
+    /// `grpc-status` 13 (`INTERNAL`).
+    fn render_misconfiguration(&self, mistake: &Misconfiguration) -> Option<Response<ResBody>> {
+        let _ = mistake;
+        None
+    }
 }
 
 impl<F, ResBody> RenderRefusal<ResBody> for F
@@ -60,6 +72,10 @@ impl<ResBody: From<String>> RenderRefusal<ResBody> for JsonRefusal {
     fn render(&self, _: &Error, refusal: Refusal) -> Response<ResBody> {
         refusal_response(refusal)
     }
+
+    fn render_misconfiguration(&self, mistake: &Misconfiguration) -> Option<Response<ResBody>> {
+        Some(mistake.text_response())
+    }
 }
 
 /// The default renderer of a [`ScopeLayer`](crate::ScopeLayer): renders like
@@ -74,6 +90,10 @@ impl<ResBody: From<String>> RenderRefusal<ResBody> for DeferToGate {
         let mut response = refusal_response(refusal);
         response.extensions_mut().insert(PendingRefusal(error.clone()));
         response
+    }
+
+    fn render_misconfiguration(&self, mistake: &Misconfiguration) -> Option<Response<ResBody>> {
+        Some(mistake.text_response())
     }
 }
 

@@ -29,8 +29,13 @@ use crate::render::{DeferToGate, RenderRefusal};
 /// - anonymous request (a `TokenLayer` in optional mode let it through) →
 ///   `401` as if no token had been sent: this route needs one;
 /// - no `TokenLayer` ran at all (a misconfigured stack) → `500` with a
-///   `text/plain` body naming the mistake, also logged with
-///   `tracing::error!`. It never lets the request through.
+///   `text/plain` body naming the mistake (gRPC: `grpc-status` 13), also
+///   logged with `tracing::error!`. It never lets the request through.
+///
+/// Any response body with a `Default` works: axum's, `String`, `Full`, and
+/// gRPC bodies such as tonic's with
+/// `.render_with(`[`GrpcRefusal`](crate::GrpcRefusal)`)` (the default
+/// renderer writes text, so it needs bodies made `From<String>`).
 ///
 /// Refusals are rendered by the `TokenLayer`'s renderer, unless this layer
 /// is given its own with [`ScopeLayer::render_with`].
@@ -132,7 +137,7 @@ impl<S: fmt::Debug, R> fmt::Debug for ScopeService<S, R> {
 impl<S, B, ResBody, R> Service<Request<B>> for ScopeService<S, R>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
-    ResBody: From<String>,
+    ResBody: Default,
     R: RenderRefusal<ResBody>,
 {
     type Response = Response<ResBody>;
@@ -151,7 +156,15 @@ where
             Err(Rejection::Refused { error, refusal }) => {
                 ScopeFuture::answer(self.render.render(&error, *refusal))
             }
-            Err(Rejection::Misconfigured(mistake)) => ScopeFuture::answer(mistake.into_response()),
+            Err(Rejection::Misconfigured(mistake)) => {
+                tracing::error!("tokengate: {mistake}");
+                let response = self.render.render_misconfiguration(&mistake).unwrap_or_else(|| {
+                    let mut bare = Response::new(ResBody::default());
+                    *bare.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                    bare
+                });
+                ScopeFuture::answer(response)
+            }
         }
     }
 }

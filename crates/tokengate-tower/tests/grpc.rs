@@ -2,8 +2,9 @@
 //! `tonic` client over HTTP/2 on loopback. Refusals arrive as gRPC statuses
 //! (`UNAUTHENTICATED`) with the refusal's description and challenge, not as
 //! an HTTP 401 the client cannot read; an accepted call reaches the service
-//! with the verified token, whose scopes the service checks itself. (The
-//! gate's own 403 as `PERMISSION_DENIED` is a unit test of `grpc.rs`.)
+//! with the verified token. Scopes are checked by the service itself, or by
+//! a `ScopeLayer` rendering for gRPC (`PERMISSION_DENIED`, and `INTERNAL`
+//! when no `TokenLayer` is in front).
 
 mod common;
 
@@ -17,7 +18,7 @@ use common::*;
 use http::uri::PathAndQuery;
 use serde_json::json;
 use tokengate_core::{StandardClaims, Verified};
-use tokengate_tower::{GrpcRefusal, TokenLayer};
+use tokengate_tower::{GrpcRefusal, ScopeLayer, TokenLayer};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::server::TcpIncoming;
 use tonic::{Code, Status};
@@ -140,4 +141,45 @@ async fn a_tonic_client_reads_refusals_as_grpc_statuses() {
     // The service's own refusal, after the gate accepted the token.
     let unscoped = say(&channel, Some(&fx.token(json!({ "scope": "orders:write" })))).await.unwrap_err();
     assert_eq!(unscoped.code(), Code::PermissionDenied, "{unscoped:?}");
+}
+
+/// A channel to a tonic server on loopback serving `Echo` behind `layer`.
+macro_rules! serve {
+    ($layer:expr) => {{
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tonic::transport::Server::builder().layer($layer).add_service(Echo);
+        tokio::spawn(server.serve_with_incoming(TcpIncoming::from(listener)));
+        tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
+    }};
+}
+
+#[tokio::test]
+async fn scope_checks_answer_grpc_statuses_too() {
+    let fx = Fixture::new();
+    let channel = serve!(
+        tower::ServiceBuilder::new()
+            .layer(TokenLayer::new(fx.validator.clone()).render_with(GrpcRefusal))
+            .layer(ScopeLayer::all_of(["orders:write"]).render_with(GrpcRefusal))
+    );
+    let both = fx.token(json!({ "scope": "orders:read orders:write" }));
+    assert_eq!(say(&channel, Some(&both)).await.unwrap(), "hello alice");
+
+    let read_only = say(&channel, Some(&fx.token(json!({ "scope": "orders:read" })))).await.unwrap_err();
+    assert_eq!(read_only.code(), Code::PermissionDenied, "{read_only:?}");
+    assert!(challenge(&read_only).contains(r#"error="insufficient_scope""#), "{read_only:?}");
+    assert!(challenge(&read_only).contains(r#"scope="orders:write""#), "{read_only:?}");
+
+    let missing = say(&channel, None).await.unwrap_err();
+    assert_eq!(missing.code(), Code::Unauthenticated, "{missing:?}");
+}
+
+#[tokio::test]
+async fn a_scope_check_without_a_token_layer_is_internal_never_a_pass() {
+    let fx = Fixture::new();
+    let channel = serve!(ScopeLayer::all_of(["orders:read"]).render_with(GrpcRefusal));
+    let good = fx.token(json!({ "scope": "orders:read" }));
+    let misconfigured = say(&channel, Some(&good)).await.unwrap_err();
+    assert_eq!(misconfigured.code(), Code::Internal, "{misconfigured:?}");
+    assert!(misconfigured.message().contains("no token gate ran on this request"), "{misconfigured:?}");
 }
