@@ -1,6 +1,6 @@
 //! The actix-web demo server: `docs/demo-servers.md` with tokengate's actix
 //! middleware and extractors. Same configuration, demo issuer and answers
-//! as the axum demo (`examples/axum_server.rs`), from the examples library.
+//! as the axum demo (`examples/axum/axum_server.rs`), from the examples library.
 //!
 //! ```sh
 //! cargo run --release --example actix_server            # demo mode: prints curl lines

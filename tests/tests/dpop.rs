@@ -439,6 +439,30 @@ fn a_used_proof_is_remembered_for_the_window_and_not_beyond() {
     assert_eq!(store.purge_expired(NOW + 2 * WINDOW + 1), 0);
 }
 
+/// With token-sharing detection, a replayed request (the token and its
+/// proof copied together) is refused for its proof before its client is
+/// counted: replaying from many addresses cannot get the token refused.
+#[test]
+fn a_replayed_proof_counts_no_client_for_token_sharing() {
+    let f = Fixture::new();
+    let validator = Validator::builder()
+        .issuer(f.issuer())
+        .clock(f.clock.clone())
+        .dpop(dpop())
+        .token_sharing(tokengate::TokenSharing::refuse_above(1))
+        .build()
+        .unwrap();
+    let token = f.bound();
+    let proof = f.proof(&token);
+    let from =
+        |client: &str, proof: &str| validate(&validator, &with_proof(&token, proof).from_client(client));
+    assert_eq!(from("client", &proof).expect("the client").clients_seen(), Some(1));
+    for thief in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
+        assert_eq!(from(thief, &proof).err(), Some(Error::InvalidDpopProof(DpopProblem::Replayed)));
+    }
+    assert_eq!(from("client", &f.proof(&token)).expect("still one client").clients_seen(), Some(1));
+}
+
 /// Records are per key and `jti`: the same `jti` from another key is
 /// another proof; a refused proof (or token) spends nothing; replay holds
 /// across validators sharing one store.

@@ -176,14 +176,75 @@ fn sightings_live_as_long_as_the_token_and_no_longer() {
 }
 
 #[test]
-fn a_full_store_refuses_new_sightings_with_503() {
-    let store = MemoryReplayStore::with_capacity(1);
+fn a_full_store_refuses_new_tokens_with_503_where_sharing_is_refused_and_counts_none_where_reported() {
+    let store = MemoryReplayStore::new().sighting_capacity(1);
     let sight = |token: &str| {
         let token = RecordKey::new(RecordKind::Sighting, ISS, token);
         block_on(store.note_client(ClientSighting::new(token, 1, 2, NOW + 60, NOW)))
     };
     assert_eq!(sight("first"), Ok(1));
     assert!(matches!(sight("second"), Err(tokengate::StoreError::Full { .. })));
+    assert_eq!(store.sightings_len(), 1);
+    assert_eq!(store.len(), 0, "single-use records are counted apart");
+
+    let key = key();
+    let (first, second) = (key.token(&good_claims()), key.token(&claims_with(json!({"jti": "token-2"}))));
+    for (sharing, refused) in [(TokenSharing::refuse_above(2), true), (TokenSharing::report_above(2), false)]
+    {
+        let validator = Validator::builder()
+            .issuer(issuer(&[Algorithm::ES256], &[&key]))
+            .clock(ManualClock::new(NOW))
+            .replay_store(MemoryReplayStore::new().sighting_capacity(1))
+            .token_sharing(sharing)
+            .build()
+            .expect("valid");
+        assert_eq!(check(&validator, &first).expect("room for one").clients_seen(), Some(1));
+        let full = check(&validator, &second);
+        if refused {
+            let error = full.expect_err("no room to count: refused");
+            assert!(matches!(error, Error::ReplayStoreFull { .. }), "{error:?}");
+            assert_eq!(error.status().as_u16(), 503);
+        } else {
+            assert_eq!(full.expect("reported only: accepted").clients_seen(), None, "uncounted");
+        }
+    }
+}
+
+#[test]
+fn a_shared_token_stays_refused_until_it_expires_even_after_a_day() {
+    let key = key();
+    let clock = ManualClock::new(NOW);
+    let two_days = 2 * 86_400;
+    let validator = Validator::builder()
+        .issuer(issuer(&[Algorithm::ES256], &[&key]).max_lifetime(std::time::Duration::from_secs(3 * 86_400)))
+        .clock(clock.clone())
+        .token_sharing(TokenSharing::refuse_above(1).client_header("x-real-ip"))
+        .build()
+        .expect("valid");
+    let token = key.token(&claims_with(json!({ "exp": NOW + two_days })));
+    from(&validator, &token, Some("a")).expect("first client");
+    assert_refused(
+        from(&validator, &token, Some("b")),
+        Error::SharedToken,
+        401,
+        Some("invalid_token"),
+        &token,
+    );
+    clock.set(NOW + two_days - 60);
+    assert_refused(
+        from(&validator, &token, Some("a")),
+        Error::SharedToken,
+        401,
+        Some("invalid_token"),
+        &token,
+    );
+    assert_refused(
+        from(&validator, &token, Some("c")),
+        Error::SharedToken,
+        401,
+        Some("invalid_token"),
+        &token,
+    );
 }
 
 /// A replay store that records uses but cannot count clients.
@@ -216,6 +277,15 @@ fn the_builder_refuses_what_cannot_count() {
     refused(TokenSharing::report_above(2).client_header("x real ip"), "lower-case");
     refused(TokenSharing::report_above(2).client_header("authorization"), "credentials");
     refused(TokenSharing::report_above(2).client_header("cookie"), "credentials");
+    let same_as_tokens = Validator::builder()
+        .issuer(issuer(&[Algorithm::ES256], &[&key]))
+        .token_locations(tokengate::TokenLocations { header: Some("x-api-token"), ..Default::default() })
+        .token_sharing(TokenSharing::refuse_above(2).client_header("x-api-token"))
+        .build();
+    match same_as_tokens {
+        Err(BuildError::TokenSharing(text)) => assert!(text.contains("where tokens are read from"), "{text}"),
+        other => panic!("expected a token-sharing build error, got {:?}", other.map(drop)),
+    }
     build(TokenSharing::refuse_above(MAX_SHARING_LIMIT).client_header("x-forwarded-for")).expect("in range");
 
     let on_uses_only = Validator::builder()

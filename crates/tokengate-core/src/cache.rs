@@ -52,9 +52,6 @@ pub(crate) struct Entry {
     pub(crate) facts: Arc<TokenFacts>,
     /// The claims, as the type the validation that cached them asked for.
     pub(crate) claims: Arc<dyn Any + Send + Sync>,
-    /// The first second at which the token is refused on time alone
-    /// (`exp` + leeway, or the maximum age).
-    pub(crate) refused_from: u64,
 }
 
 /// The issuer of a cached token: listed (its index), or a tenant, held

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::build_error::BuildError;
 use crate::error::Error;
-use crate::request::is_header_name;
+use crate::request::{TokenLocations, is_header_name};
 use crate::store::{ClientSighting, RecordKey, RecordKind, ReplayStore};
 
 /// The largest client limit [`TokenSharing`] accepts: stores keep at most
@@ -100,12 +100,19 @@ impl TokenSharing {
         self.header
     }
 
-    /// Checks the configuration against the store it will count in.
-    pub(crate) fn checked(self, store: &dyn ReplayStore) -> Result<Self, BuildError> {
+    /// Checks the configuration against the store it will count in and the
+    /// places tokens are read from.
+    pub(crate) fn checked(
+        self,
+        store: &dyn ReplayStore,
+        locations: TokenLocations,
+    ) -> Result<Self, BuildError> {
         let problem = if !(1..=MAX_SHARING_LIMIT).contains(&self.limit) {
             format!("the client limit must be between 1 and {MAX_SHARING_LIMIT}, not {}", self.limit)
         } else if let Some(problem) = self.header.and_then(header_problem) {
             problem
+        } else if self.header.is_some() && self.header == locations.header {
+            format!("the client header {:?} is where tokens are read from", self.header.unwrap_or_default())
         } else if !store.counts_clients() {
             format!("the replay store ({store:?}) does not count clients")
         } else {
@@ -116,7 +123,9 @@ impl TokenSharing {
 
     /// Notes that `client` presented `token` of `issuer` and answers how
     /// many distinct clients have (at most `limit + 1`); refuses the token
-    /// above the limit when so configured.
+    /// above the limit when so configured. When reporting only, a store
+    /// that cannot answer (full, unreachable) is no reason to refuse: the
+    /// count is `None` and the token goes on.
     pub(crate) async fn note(
         &self,
         store: &dyn ReplayStore,
@@ -125,8 +134,13 @@ impl TokenSharing {
         client: Option<&[u8]>,
         refused_from: u64,
         now: u64,
-    ) -> Result<u32, Error> {
-        let keep_until = refused_from.min(now.saturating_add(WINDOW_WITHOUT_EXPIRY.as_secs()));
+    ) -> Result<Option<u32>, Error> {
+        // Kept as long as the token can be accepted: a refusal holds until
+        // the token expires. Only a token that never expires gets a window.
+        let keep_until = match refused_from {
+            u64::MAX => now.saturating_add(WINDOW_WITHOUT_EXPIRY.as_secs()),
+            refused_from => refused_from,
+        };
         let sighting = ClientSighting::new(
             RecordKey::new(RecordKind::Sighting, issuer, token),
             client_hash(client.unwrap_or_default()),
@@ -134,9 +148,16 @@ impl TokenSharing {
             keep_until,
             now,
         );
-        let clients = crate::observe::store_call("replay", store.note_client(sighting)).await?;
+        let clients = match crate::observe::store_call("replay", store.note_client(sighting)).await {
+            Ok(clients) => clients,
+            Err(error) if !self.refuse => {
+                tracing::debug!(%error, "token sharing not counted: the store could not answer");
+                return Ok(None);
+            }
+            Err(error) => return Err(error.into()),
+        };
         if clients <= self.limit {
-            return Ok(clients);
+            return Ok(Some(clients));
         }
         crate::observe::token_shared(self.refuse);
         if self.refuse {
@@ -149,7 +170,7 @@ impl TokenSharing {
             limit = self.limit,
             "a token was presented by more distinct clients than allowed (reported, not refused)"
         );
-        Ok(clients)
+        Ok(Some(clients))
     }
 }
 

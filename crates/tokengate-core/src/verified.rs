@@ -21,6 +21,9 @@ pub(crate) struct TokenFacts {
     pub(crate) client_id: Option<String>,
     pub(crate) expires_at: Option<u64>,
     pub(crate) issued_at: Option<u64>,
+    /// The first second at which the token is refused on time alone (`exp`
+    /// plus the leeway, or the end of its maximum age; `u64::MAX`: never).
+    pub(crate) refused_from: u64,
     pub(crate) origin: Origin,
     /// `cnf.jkt`: the thumbprint of the key the token is bound to (DPoP).
     pub(crate) bound_to: Option<String>,

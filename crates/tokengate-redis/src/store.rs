@@ -306,7 +306,9 @@ impl RedisStore {
         let inner = &*self.inner;
         let key = inner.settings.layout.sightings(&sighting.token);
         let ttl_ms = millis(sighting.ttl()).min(FOREVER_MS - 1);
-        let args = [sighting.client, u64::from(sighting.cap), ttl_ms];
+        // The cap the in-memory store applies too: one more than the largest limit.
+        let cap = sighting.cap.clamp(1, tokengate_core::MAX_SHARING_LIMIT + 1);
+        let args = [sighting.client, u64::from(cap), ttl_ms];
         let mut connection = inner.connection.clone();
         let clients: u64 = self.run(inner.sighting_script.run(&mut connection, &[&key], &args)).await?;
         Ok(u32::try_from(clients).unwrap_or(u32::MAX))

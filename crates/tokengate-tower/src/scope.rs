@@ -28,9 +28,13 @@ use crate::render::{DeferToGate, RenderRefusal};
 ///   attribute naming what is needed;
 /// - anonymous request (a `TokenLayer` in optional mode let it through) →
 ///   `401` as if no token had been sent: this route needs one;
-/// - no `TokenLayer` ran at all (a misconfigured stack) → `500` with a
-///   `text/plain` body naming the mistake (gRPC: `grpc-status` 13), also
-///   logged with `tracing::error!`. It never lets the request through.
+/// - no `TokenLayer` ran at all (a misconfigured stack) → logged with
+///   `tracing::error!`, and answered as the renderer's
+///   [`render_misconfiguration`](crate::RenderRefusal::render_misconfiguration)
+///   says: a `500` with a `text/plain` body naming the mistake by default
+///   and with [`JsonRefusal`](crate::JsonRefusal), `grpc-status` 13 with
+///   [`GrpcRefusal`](crate::GrpcRefusal), a bare `500` with a closure or a
+///   renderer of your own that does not say. It never lets the request through.
 ///
 /// Any response body with a `Default` works: axum's, `String`, `Full`, and
 /// gRPC bodies such as tonic's with

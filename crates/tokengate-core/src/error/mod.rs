@@ -285,9 +285,10 @@ pub enum Error {
         /// When a retry has a chance to succeed.
         retry_after: Duration,
     },
-    /// The single-use store holds as many records as configured: new
-    /// single-use tokens are refused until records expire, rather than old
-    /// records forgotten (which would let replays through).
+    /// The replay store holds as many records as configured: new
+    /// single-use tokens (and DPoP proofs, and — where token sharing is
+    /// refused — tokens not seen before) are refused until records expire,
+    /// rather than old records forgotten (which would let replays through).
     #[error("the single-use token store is full; retry later")]
     ReplayStoreFull {
         /// When the earliest record expires.

@@ -99,20 +99,6 @@ impl TrustedIssuer {
         self.rules.max_lifetime
     }
 
-    /// The first second at which a token with these facts is refused on time
-    /// alone: `exp` plus the leeway, or the end of its maximum age.
-    pub(crate) fn refused_from(&self, facts: &TokenFacts) -> u64 {
-        let leeway = self.rules.leeway.as_secs();
-        let expiry = facts.expires_at.map_or(u64::MAX, |exp| exp.saturating_add(leeway));
-        let aged = match (self.rules.max_age, facts.issued_at) {
-            (Some(max_age), Some(iat)) => {
-                iat.saturating_add(max_age.as_secs()).saturating_add(leeway).saturating_add(1)
-            }
-            _ => u64::MAX,
-        };
-        expiry.min(aged)
-    }
-
     /// The issuer name this issuer's single-use records and revocations are
     /// kept under: its `iss`, or `""` for [`Issuer::any_issuer`], whose
     /// tokens are one issuer's (its keys') whatever `iss` they carry.
@@ -191,10 +177,16 @@ impl TrustedIssuer {
             return Err(Error::UntrustedIssuer);
         }
 
-        match exp {
+        // The first second at which the token is refused on time alone, by
+        // `exp` and by its maximum age: decided here once, and kept in the
+        // facts for whatever outlives this check (the token cache, sightings).
+        let expires_from = match exp {
             None if rules.require_exp && !introspected => return Err(missing("exp")),
-            Some(exp) if now >= exp.saturating_add(leeway) => return Err(Error::Expired),
-            _ => {}
+            None => u64::MAX,
+            Some(exp) => exp.saturating_add(leeway),
+        };
+        if now >= expires_from {
+            return Err(Error::Expired);
         }
         if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
             return Err(Error::NotYetValid);
@@ -202,11 +194,15 @@ impl TrustedIssuer {
         if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
             return Err(Error::IssuedInFuture);
         }
-        if let Some(max_age) = rules.max_age {
-            let iat = iat.ok_or_else(|| missing("iat"))?;
-            if now.saturating_sub(iat) > max_age.as_secs().saturating_add(leeway) {
-                return Err(Error::TooOld);
+        let aged_from = match rules.max_age {
+            None => u64::MAX,
+            Some(max_age) => {
+                let iat = iat.ok_or_else(|| missing("iat"))?;
+                iat.saturating_add(max_age.as_secs()).saturating_add(leeway).saturating_add(1)
             }
+        };
+        if now >= aged_from {
+            return Err(Error::TooOld);
         }
         // The cap revocations rely on: `exp - iat`, or, without `iat`, what is left.
         if let (Some(max_lifetime), Some(exp)) = (rules.max_lifetime, exp)
@@ -235,6 +231,7 @@ impl TrustedIssuer {
             client_id: claims.string("client_id")?.map(Cow::into_owned),
             expires_at: exp,
             issued_at: iat,
+            refused_from: expires_from.min(aged_from),
             origin,
             bound_to: claims.confirmation_key()?,
         };

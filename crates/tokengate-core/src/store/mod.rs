@@ -18,7 +18,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 pub use self::memory::{
-    DEFAULT_REPLAY_CAPACITY, DEFAULT_REVOCATION_CAPACITY, MemoryReplayStore, MemoryRevocationStore,
+    DEFAULT_REPLAY_CAPACITY, DEFAULT_REVOCATION_CAPACITY, DEFAULT_SIGHTING_CAPACITY, MemoryReplayStore,
+    MemoryRevocationStore,
 };
 pub use self::single_use::{DEFAULT_SINGLE_USE_MAX_LIFETIME, SingleUse};
 pub(crate) use self::single_use::{check_lifetime, record_once, spend};

@@ -256,7 +256,7 @@ impl ValidatorBuilder {
         // every single-use token issued before each start, and DPoP proofs
         // made just before it. Without it, a restart forgets — said loudly.
         let replays = self.replays.unwrap_or_else(|| Arc::new(MemoryReplayStore::new()));
-        let sharing = self.sharing.map(|sharing| sharing.checked(&*replays)).transpose()?;
+        let sharing = self.sharing.map(|sharing| sharing.checked(&*replays, self.locations)).transpose()?;
         let unprotected = replays.may_forget_uses();
         if unprotected && issuers.list.iter().any(|issuer| issuer.single_use().is_some()) {
             warn_unprotected_single_use();

@@ -134,13 +134,6 @@ impl Validator {
             return Err(Error::Revoked);
         }
         let mut presentation = Presentation::default();
-        if let Some(sharing) = &inner.sharing {
-            let refused_from = issuer.refused_from(&facts);
-            let store = &*inner.replays;
-            let clients =
-                sharing.note(store, iss, presented.token, presented.client, refused_from, now).await?;
-            presentation.clients = Some(clients);
-        }
         if let (Some(proof), Some(dpop)) = (&proof, &inner.dpop) {
             let keep_until = dpop.proof_kept_until(proof);
             let record = TokenUse::dpop_proof(&proof.thumbprint, &proof.jti, proof.iat, keep_until, now);
@@ -148,6 +141,14 @@ impl Validator {
             let possibly_replayed = Error::InvalidDpopProof(DpopProblem::PossiblyReplayed);
             record_once(&*inner.replays, record, replayed, possibly_replayed).await?;
             presentation.proven = true;
+        }
+        // After the proof's record, so that a replayed request (token and
+        // proof copied together) counts no client; before single use, so
+        // that a token refused as shared is not spent.
+        if let Some(sharing) = &inner.sharing {
+            let store = &*inner.replays;
+            presentation.clients =
+                sharing.note(store, iss, presented.token, presented.client, facts.refused_from, now).await?;
         }
         if let Some(policy) = issuer.single_use() {
             spend(&*inner.replays, policy, iss, issuer.leeway().as_secs(), &facts, now).await?;
@@ -215,7 +216,6 @@ impl Validator {
         let facts = Arc::new(issuer.check_claims(&claims, now, origin)?);
         let typed: Arc<C> = Arc::new(claims.typed(&jws.payload)?);
         if let Some(cache) = &inner.cache {
-            let refused_from = issuer.refused_from(&facts);
             let entry = Entry {
                 issuer: match &issuer {
                     IssuerRef::Listed(index, _) => Held::Listed(*index),
@@ -224,7 +224,6 @@ impl Validator {
                 keys,
                 facts: facts.clone(),
                 claims: typed.clone(),
-                refused_from,
             };
             cache.insert(token, entry);
         }
@@ -265,7 +264,7 @@ impl Inner {
     /// means verifying again).
     fn cached<C: Send + Sync + 'static>(&self, entry: &Entry) -> Option<Claims<'_, C>> {
         let claims = entry.claims::<C>()?;
-        if self.clock.now() >= entry.refused_from {
+        if self.clock.now() >= entry.facts.refused_from {
             return None;
         }
         let issuer = match &entry.issuer {

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-pub use self::replay::{DEFAULT_REPLAY_CAPACITY, MemoryReplayStore};
+pub use self::replay::{DEFAULT_REPLAY_CAPACITY, DEFAULT_SIGHTING_CAPACITY, MemoryReplayStore};
 pub use self::revocation::{DEFAULT_REVOCATION_CAPACITY, MemoryRevocationStore};
 use super::{RecordKey, StoreError};
 

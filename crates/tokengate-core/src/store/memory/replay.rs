@@ -10,6 +10,11 @@ use crate::store::{ClientSighting, ReplayStore, StoreError, StoreFuture, TokenUs
 /// 55 MB at the measured cost per record, see `docs/single-use.md`).
 pub const DEFAULT_REPLAY_CAPACITY: usize = 1_000_000;
 
+/// [`MemoryReplayStore`]'s default capacity for token-sharing detection:
+/// the clients of 100,000 tokens (about 17 MB: a 144-byte record per token,
+/// its 16-byte key and the table's overhead).
+pub const DEFAULT_SIGHTING_CAPACITY: usize = 100_000;
+
 /// A use record: kept until this second.
 #[derive(Clone, Copy)]
 struct KeepUntil(u64);
@@ -61,7 +66,7 @@ pub struct MemoryReplayStore {
 
 struct Inner {
     records: Records<KeepUntil>,
-    /// Token-sharing detection's records, bounded by the same capacity.
+    /// Token-sharing detection's records, one per token, bounded apart.
     sightings: Records<Clients>,
     since: u64,
 }
@@ -81,7 +86,16 @@ impl MemoryReplayStore {
 
     /// A store holding at most `capacity` records at once.
     pub fn with_capacity(capacity: usize) -> Self {
-        MemoryReplayStore::build(capacity, 0)
+        MemoryReplayStore::build(capacity, DEFAULT_SIGHTING_CAPACITY, 0)
+    }
+
+    /// The same store, holding the clients of at most `capacity` tokens for
+    /// [`TokenSharing`](crate::TokenSharing) (default
+    /// [`DEFAULT_SIGHTING_CAPACITY`]). When full, a token not seen before is
+    /// refused with 503 where sharing is refused, and accepted uncounted
+    /// where it is only reported; nothing live is evicted.
+    pub fn sighting_capacity(self, capacity: usize) -> Self {
+        MemoryReplayStore::build(self.inner.records.capacity, capacity, self.inner.since)
     }
 
     /// **Restart protection**: the same store, vouching only for uses since
@@ -106,11 +120,12 @@ impl MemoryReplayStore {
     /// # assert!(store.since() > started);
     /// ```
     pub fn records_since(self, since: u64) -> Self {
-        MemoryReplayStore::build(self.inner.records.capacity, since)
+        MemoryReplayStore::build(self.inner.records.capacity, self.inner.sightings.capacity, since)
     }
 
-    fn build(capacity: usize, since: u64) -> Self {
-        let (records, sightings) = (Records::with_capacity(capacity), Records::with_capacity(capacity));
+    fn build(capacity: usize, sighting_capacity: usize, since: u64) -> Self {
+        let (records, sightings) =
+            (Records::with_capacity(capacity), Records::with_capacity(sighting_capacity));
         MemoryReplayStore { inner: Arc::new(Inner { records, sightings, since }) }
     }
 
@@ -127,6 +142,11 @@ impl MemoryReplayStore {
     /// The configured capacity.
     pub fn capacity(&self) -> usize {
         self.inner.records.capacity
+    }
+
+    /// How many tokens' clients are held for token-sharing detection.
+    pub fn sightings_len(&self) -> usize {
+        self.inner.sightings.len()
     }
 
     /// When the records begin (seconds since the epoch; `0` without restart protection).
@@ -201,6 +221,7 @@ impl std::fmt::Debug for MemoryReplayStore {
         f.debug_struct("MemoryReplayStore")
             .field("len", &self.len())
             .field("capacity", &self.capacity())
+            .field("sightings", &self.sightings_len())
             .field("since", &self.inner.since)
             .finish()
     }
