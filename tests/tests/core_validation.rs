@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokengate::{
     Algorithm, Error, Issuer, KeySet, ManualClock, Part, StandardClaims, TokenProblem, TokenTypes, Validator,
+    Verified,
 };
 use tokengate_testkit::{SigningKey, b64};
 use tokengate_tests::*;
@@ -684,4 +685,30 @@ fn default_claims_type_reads_the_registered_claims() {
             client_id: Some("client-1".into()),
         }
     );
+}
+
+/// `StandardClaims` is built from what the claim rules read, not parsed
+/// again: for every accepted shape it must equal what serde reads from the
+/// token's JSON, and a claims type of the caller's own still gets serde's.
+#[test]
+fn standard_claims_are_exactly_what_serde_reads() {
+    let key = es256();
+    let validator = es_validator(&key);
+    let shapes = [
+        good_claims(),
+        claims_with(json!({ "aud": [AUD, "https://other.test"], "nbf": NOW - 5 })),
+        claims_with(json!({ "sub": null, "jti": null, "client_id": null, "iat": null, "scope": null })),
+        claims_with(
+            json!({ "sub": "caf\u{e9} \"quoted\" \\ /", "jti": "a\u{1F600}b", "extra": { "deep": [1, 2] } }),
+        ),
+        claims_with(json!({ "nbf": 0, "iat": NOW - 100, "client_id": "" })),
+    ];
+    for claims in shapes {
+        let token = key.token(&claims);
+        let verified = check(&validator, &token).unwrap_or_else(|e| panic!("{claims}: {e}"));
+        let expected: StandardClaims = serde_json::from_value(claims.clone()).unwrap();
+        assert_eq!(verified.claims(), &expected, "{claims}");
+        let own: Verified<serde_json::Value> = block_on(validator.validate_token(&token)).unwrap();
+        assert_eq!(own.claims(), &claims, "another claims type is still read by serde");
+    }
 }

@@ -1,6 +1,7 @@
 //! Claims: read strictly from the token (wrong JSON types are refused, never
 //! coerced), and handed to handlers as the user's own `Deserialize` type.
 
+use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -13,6 +14,7 @@ use crate::error::{Error, Part};
 use crate::parse::json::{JsonStr, Members, as_str};
 use crate::parse::jws::object_error;
 use crate::scopes::Scopes;
+use crate::verified::TokenFacts;
 
 /// The largest `NumericDate` accepted: 9999-12-31T23:59:59Z.
 pub const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
@@ -33,14 +35,46 @@ impl<'p> RawClaims<'p> {
             .map_err(|e| object_error(e, Part::Claims))
     }
 
-    /// The claims as the caller's type: read from the strict pass when the
-    /// type deserializes from an object, else (an enum, an `Option`…) from
-    /// `json`, the document these claims were parsed from.
-    pub(crate) fn typed<C: DeserializeOwned>(&self, json: &str) -> Result<C, Error> {
+    /// The claims as the caller's type: [`StandardClaims`] (the default)
+    /// from what the claim rules already read into `facts`; any other type
+    /// read from the strict pass when it deserializes from an object, else
+    /// (an enum, an `Option`…) from `json`, the document these claims were
+    /// parsed from.
+    pub(crate) fn typed<C: DeserializeOwned + 'static>(
+        &self,
+        json: &str,
+        facts: &TokenFacts,
+    ) -> Result<C, Error> {
+        if TypeId::of::<C>() == TypeId::of::<StandardClaims>() {
+            let mut standard = self.standard(facts);
+            let standard = (&mut standard as &mut dyn Any).downcast_mut::<Option<C>>().and_then(Option::take);
+            if let Some(standard) = standard {
+                return Ok(standard);
+            }
+        }
         self.members
             .deserialize_into()
             .or_else(|_| serde_json::from_str(json))
             .map_err(|_| Error::UnexpectedClaims)
+    }
+
+    /// [`StandardClaims`] without parsing again: the claim rules read `iss`,
+    /// `sub`, `jti`, `client_id`, `exp` and `iat` strictly into `facts` and
+    /// refused any of wrong type, and checked the types of `aud` and `nbf`,
+    /// so for an accepted token these are exactly what serde would read.
+    /// `None` (serde decides) if `aud` or `nbf` somehow is not as checked.
+    fn standard(&self, facts: &TokenFacts) -> Option<StandardClaims> {
+        let aud = self.audiences().ok()?.map(|list| list.into_iter().map(Cow::into_owned).collect());
+        Some(StandardClaims {
+            iss: facts.issuer.clone(),
+            sub: facts.subject.clone(),
+            aud: aud.unwrap_or_default(),
+            exp: facts.expires_at,
+            nbf: self.numeric_date("nbf").ok()?,
+            iat: facts.issued_at,
+            jti: facts.token_id.clone(),
+            client_id: facts.client_id.clone(),
+        })
     }
 
     pub(crate) fn view(&self) -> ClaimsView<'_> {

@@ -214,7 +214,7 @@ impl Validator {
         }
         let origin = Origin::Jwt { algorithm: alg, key_id: jws.header.kid };
         let facts = Arc::new(issuer.check_claims(&claims, now, origin)?);
-        let typed: Arc<C> = Arc::new(claims.typed(&jws.payload)?);
+        let typed: Arc<C> = Arc::new(claims.typed(&jws.payload, &facts)?);
         if let Some(cache) = &inner.cache {
             let entry = Entry {
                 issuer: match &issuer {
@@ -252,7 +252,7 @@ impl Validator {
         }
         let now = self.inner.clock.now();
         let facts = Arc::new(issuer.check_claims(&claims, now, Origin::Introspection)?);
-        let typed = Arc::new(claims.typed(&json)?);
+        let typed = Arc::new(claims.typed(&json, &facts)?);
         Ok((issuer, facts, typed))
     }
 }
