@@ -31,6 +31,15 @@ pub const REVOKE: &str = "/admin/revoke";
 
 /// The scope `/admin` and `/admin/revoke` require.
 pub const ADMIN_SCOPE: &str = "admin";
+/// The scope requirement of `/admin`, for either adapter's `RequireScopes`
+/// extractor.
+#[derive(Debug)]
+pub struct AdminScope;
+
+impl tokengate_core::ScopeSpec for AdminScope {
+    const SCOPES: &'static [&'static str] = &[ADMIN_SCOPE];
+}
+
 /// The scope `/transfer` requires.
 pub const TRANSFER_SCOPE: &str = "transfer";
 /// `scopes_supported` of the metadata document.

@@ -37,14 +37,14 @@ mod answers {
     }
 }
 
+/// The test issuer, trusting `key`.
+fn trusting(key: &SigningKey) -> Issuer {
+    Issuer::new(ISS).audience(AUD).algorithms([Algorithm::ES256]).keys(KeySet::new([key.verification_key()]))
+}
+
 fn validator(key: &SigningKey) -> Validator {
     Validator::builder()
-        .issuer(
-            Issuer::new(ISS)
-                .audience(AUD)
-                .algorithms([Algorithm::ES256])
-                .keys(KeySet::new([key.verification_key()])),
-        )
+        .issuer(trusting(key))
         .token_locations(TokenLocations {
             form_body: true,
             header: Some("x-api-token"),
@@ -297,12 +297,7 @@ async fn both_adapters_decide_every_shared_rule_identically() {
 async fn both_adapters_count_the_clients_of_a_token_alike() {
     let key = SigningKey::generate(Algorithm::ES256).with_kid("k");
     let validator = Validator::builder()
-        .issuer(
-            Issuer::new(ISS)
-                .audience(AUD)
-                .algorithms([Algorithm::ES256])
-                .keys(KeySet::new([key.verification_key()])),
-        )
+        .issuer(trusting(&key))
         .realm(REALM)
         .token_sharing(TokenSharing::refuse_above(2).client_header("x-real-ip"))
         .build()
@@ -339,16 +334,7 @@ async fn both_adapters_serve_resource_metadata_and_name_it_in_challenges() {
     use tokengate::metadata::{ResourceMetadata, WELL_KNOWN_PATH};
     const DOCUMENT: &str = "https://api.test/.well-known/oauth-protected-resource/v1";
     let key = SigningKey::generate(Algorithm::ES256).with_kid("k");
-    let validator = Validator::builder()
-        .issuer(
-            Issuer::new(ISS)
-                .audience(AUD)
-                .algorithms([Algorithm::ES256])
-                .keys(KeySet::new([key.verification_key()])),
-        )
-        .resource_metadata(DOCUMENT)
-        .build()
-        .unwrap();
+    let validator = Validator::builder().issuer(trusting(&key)).resource_metadata(DOCUMENT).build().unwrap();
     let metadata =
         ResourceMetadata::new("https://api.test/v1", &validator).scopes_supported(["read", "admin"]);
 

@@ -14,21 +14,13 @@ use actix_web::dev::Server;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{HttpResponse, HttpServer};
 use serde_json::Value;
-use tokengate_actix::{Auth, AuthRejection, RequireScopes, ScopeSpec, TokenGate};
+use tokengate_actix::{Auth, AuthRejection, RequireScopes, TokenGate};
 use tokengate_core::Validator;
 
 use tokengate_examples::api::{
-    self, ADMIN, ADMIN_SCOPE, Failure, HEALTH, HEALTH_BODY, ME, METADATA, Me, REVOKE, TRANSFER,
+    self, ADMIN, Failure, HEALTH, HEALTH_BODY, ME, METADATA, Me, REVOKE, TRANSFER,
 };
 use tokengate_examples::server::Prepared;
-
-/// The scope requirement of `/admin`, for the [`RequireScopes`] extractor.
-#[derive(Debug)]
-pub struct AdminScope;
-
-impl ScopeSpec for AdminScope {
-    const SCOPES: &'static [&'static str] = &[ADMIN_SCOPE];
-}
 
 /// The demo's routes (see [`api::ROUTES`]). Each protected resource is
 /// wrapped on its own, so that unknown paths stay 404 (as with axum's
@@ -59,7 +51,7 @@ async fn me(Auth(token): Auth<api::Claims>) -> HttpResponse {
     HttpResponse::Ok().json(Me::of(&token))
 }
 
-async fn admin(_: RequireScopes<AdminScope, api::Claims>) -> HttpResponse {
+async fn admin(_: RequireScopes<api::AdminScope, api::Claims>) -> HttpResponse {
     HttpResponse::Ok().json(api::admin_body())
 }
 

@@ -16,22 +16,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 use tokengate_core::Validator;
-use tokengate_tower::axum::{Auth, AuthRejection, RequireScopes, ScopeSpec};
+use tokengate_tower::axum::{Auth, AuthRejection, RequireScopes};
 use tokengate_tower::{FormBodyLayer, TokenLayer};
 use tokio::net::TcpListener;
 
 use tokengate_examples::api::{
-    self, ADMIN, ADMIN_SCOPE, Failure, HEALTH, HEALTH_BODY, ME, METADATA, Me, REVOKE, TRANSFER,
+    self, ADMIN, Failure, HEALTH, HEALTH_BODY, ME, METADATA, Me, REVOKE, TRANSFER,
 };
 use tokengate_examples::server::Prepared;
-
-/// The scope requirement of `/admin`, for the [`RequireScopes`] extractor.
-#[derive(Debug)]
-pub struct AdminScope;
-
-impl ScopeSpec for AdminScope {
-    const SCOPES: &'static [&'static str] = &[ADMIN_SCOPE];
-}
 
 /// The demo's routes (see [`api::ROUTES`]): `/health` and the metadata
 /// document are public; `/me` and `/admin` sit behind a [`TokenLayer`]
@@ -62,7 +54,7 @@ async fn me(Auth(token): Auth<api::Claims>) -> Json<Me> {
     Json(Me::of(&token))
 }
 
-async fn admin(_: RequireScopes<AdminScope, api::Claims>) -> Json<Value> {
+async fn admin(_: RequireScopes<api::AdminScope, api::Claims>) -> Json<Value> {
     Json(api::admin_body())
 }
 
