@@ -17,12 +17,15 @@
 //!   `JwksSource` holds for each key of the issuer's JWK Set).
 //! * **single-use record**: a `MemoryReplayStore` holding N records
 //!   (N = 1,000,000, its default capacity), from an empty store.
+//! * **sighting record**: the same store holding the clients of N tokens for
+//!   token-sharing detection (N = 100,000, the default sighting capacity),
+//!   two clients each.
 
 use std::alloc::System;
 
 use serde_json::json;
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
-use tokengate::store::{ReplayStore as _, TokenUse, UseOutcome};
+use tokengate::store::{ClientSighting, RecordKey, RecordKind, ReplayStore as _, TokenUse, UseOutcome};
 use tokengate::{Algorithm, Issuer, Key, KeySet, MemoryReplayStore, StandardClaims, TokenCache, Validator};
 use tokengate_testkit::{SigningKey, now};
 
@@ -169,6 +172,27 @@ fn replay_store() {
     row("single-use record (MemoryReplayStore, 1M held)", N, measured);
 }
 
+fn sightings() {
+    const N: usize = tokengate::store::DEFAULT_SIGHTING_CAPACITY;
+    const NOW: u64 = 1_800_000_000;
+    let tokens: Vec<RecordKey> =
+        (0..N).map(|i| RecordKey::new(RecordKind::Sighting, ISS, &format!("token-{i:012}"))).collect();
+    let mut store = None;
+    let measured = growth(|| {
+        let replay = MemoryReplayStore::new();
+        for token in &tokens {
+            for client in [1, 2] {
+                let clients =
+                    poll(replay.note_client(ClientSighting::new(*token, client, 3, NOW + 600, NOW)));
+                assert_eq!(clients, Ok(u32::try_from(client).unwrap()));
+            }
+        }
+        store = Some(replay);
+    });
+    assert_eq!(store.as_ref().map(MemoryReplayStore::sightings_len), Some(N));
+    row("sighting record (token sharing, 100k held)", N, measured);
+}
+
 fn main() {
     println!("heap per entry: requested bytes still live, live allocations, resident-set growth");
     println!("{:<44} {:>12} {:>15} {:>14}", "what", "bytes", "allocations", "RSS");
@@ -179,4 +203,5 @@ fn main() {
         key_set(alg);
     }
     replay_store();
+    sightings();
 }
