@@ -46,7 +46,7 @@ const WINDOW_WITHOUT_EXPIRY: Duration = Duration::from_secs(24 * 3600);
 /// counting again, and clients behind one address count as one.
 ///
 /// ```
-/// # use tokengate_core::{Algorithm, Issuer, Key, KeySet, Validator};
+/// # use tokengate_core::{Issuer, Validator};
 /// use tokengate_core::TokenSharing;
 /// # fn demo(issuer: Issuer) -> Result<(), tokengate_core::BuildError> {
 /// let validator = Validator::builder()
@@ -111,8 +111,8 @@ impl TokenSharing {
             format!("the client limit must be between 1 and {MAX_SHARING_LIMIT}, not {}", self.limit)
         } else if let Some(problem) = self.header.and_then(header_problem) {
             problem
-        } else if self.header.is_some() && self.header == locations.header {
-            format!("the client header {:?} is where tokens are read from", self.header.unwrap_or_default())
+        } else if let Some(header) = self.header.filter(|header| locations.header == Some(header)) {
+            format!("the client header {header:?} is where tokens are read from")
         } else if !store.counts_clients() {
             format!("the replay store ({store:?}) does not count clients")
         } else {

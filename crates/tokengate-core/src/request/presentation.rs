@@ -45,7 +45,10 @@ impl<'a> Presented<'a> {
 /// (method, path, the `DPoP` proof), owned: adapters take it from the
 /// request, then validate it once the request has moved on
 /// ([`Validator::validate_presentation`](crate::Validator::validate_presentation)).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its `Debug` form shows a short hash of the token, never the token, the
+/// proof or the client's fingerprint.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Presentation {
     token: String,
     scheme: Scheme,
@@ -168,6 +171,25 @@ impl Presentation {
             policy: self.policy,
             client: self.client.as_deref(),
         }
+    }
+}
+
+impl std::fmt::Debug for Presentation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let proofs = match self.proofs {
+            OwnedProofs::None => 0,
+            OwnedProofs::One(_) => 1,
+            OwnedProofs::Several => 2,
+        };
+        f.debug_struct("Presentation")
+            .field("token", &format_args!("sha256:{}…", crate::verdict::short_hash(&self.token)))
+            .field("scheme", &self.scheme)
+            .field("proofs", &proofs)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("policy", &self.policy)
+            .field("client", &self.client.as_ref().map(|client| format!("{} bytes", client.len())))
+            .finish()
     }
 }
 

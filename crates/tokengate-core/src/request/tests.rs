@@ -214,3 +214,17 @@ fn b64token_allows_its_alphabet_and_trailing_padding() {
     assert!(check_b64token("a=b").is_err());
     assert!(check_b64token("=").is_err());
 }
+
+#[test]
+fn a_presentation_debug_form_shows_no_credential() {
+    let token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLWJ5dGVz";
+    let presentation =
+        Presentation::dpop(token, "proof.with.secret-ish-bytes", "GET", "/me").from_client("10.1.2.3");
+    let debug = format!("{presentation:?}");
+    for secret in
+        ["eyJhbGciOiJFUzI1NiJ9", "eyJzdWIiOiJhIn0", "c2lnbmF0dXJlLWJ5dGVz", "secret-ish", "10.1.2.3"]
+    {
+        assert!(!debug.contains(secret), "{debug}");
+    }
+    assert!(debug.contains("sha256:") && debug.contains("\"/me\"") && debug.contains("8 bytes"), "{debug}");
+}

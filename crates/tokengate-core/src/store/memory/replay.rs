@@ -26,12 +26,15 @@ impl Expiring for KeepUntil {
     }
 }
 
-/// The clients that presented one token (for token-sharing detection): at
-/// most one more than the largest limit.
+/// How many clients a token's record holds at most: one more than the
+/// largest limit.
+const KEPT: usize = MAX_SHARING_LIMIT as usize + 1;
+
+/// The clients that presented one token (for token-sharing detection).
 #[derive(Clone, Copy)]
 struct Clients {
     keep_until: u64,
-    seen: [u64; MAX_SHARING_LIMIT as usize + 1],
+    seen: [u64; KEPT],
     len: u8,
 }
 
@@ -177,7 +180,6 @@ impl MemoryReplayStore {
     }
 
     fn sight(&self, sighting: ClientSighting) -> Result<u32, StoreError> {
-        const KEPT: usize = MAX_SHARING_LIMIT as usize + 1;
         let sightings = &self.inner.sightings;
         let (key, now) = (sighting.token, sighting.now);
         let cap = sighting.cap.clamp(1, MAX_SHARING_LIMIT + 1);
