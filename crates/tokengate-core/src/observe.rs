@@ -28,9 +28,10 @@ mod enabled {
 
     pub(crate) fn validation(started: Started, result: Result<Option<&str>, &Error>) {
         let seconds = started.0.elapsed().as_secs_f64();
-        let (outcome, cause, issuer) = match result {
-            Ok(issuer) => ("accepted", "none", issuer.unwrap_or("any").to_owned()),
-            Err(error) => ("refused", error.cause(), "unknown".to_owned()),
+        // A refusal's label is static: nothing allocated per refused request.
+        let (outcome, cause, issuer): (_, _, metrics::SharedString) = match result {
+            Ok(issuer) => ("accepted", "none", issuer.unwrap_or("any").to_owned().into()),
+            Err(error) => ("refused", error.cause(), "unknown".into()),
         };
         metrics::counter!("tokengate_validations_total", "outcome" => outcome, "cause" => cause, "issuer" => issuer)
             .increment(1);

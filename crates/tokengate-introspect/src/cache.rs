@@ -22,10 +22,12 @@ impl TokenDigest {
         TokenDigest(bytes)
     }
 
-    /// The first 6 bytes, in hex: enough to tell log lines about one token
-    /// apart from others, too little to find the token.
+    /// The first 8 bytes, in hex: enough to tell log lines about one token
+    /// apart from others, too little to find the token; the same prefix the
+    /// validator's span and verdicts name the token by, so that lines about
+    /// one token can be joined.
     pub(crate) fn short(&self) -> String {
-        self.0[..6].iter().fold(String::with_capacity(12), |mut hex, byte| {
+        self.0[..8].iter().fold(String::with_capacity(16), |mut hex, byte| {
             let _ = write!(hex, "{byte:02x}");
             hex
         })
@@ -92,10 +94,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn digests_are_sha256_and_short_prefixes_are_12_hex_digits() {
+    fn digests_are_sha256_and_short_prefixes_are_16_hex_digits() {
         let digest = TokenDigest::of("abc");
         // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
-        assert_eq!(digest.short(), "ba7816bf8f01");
+        assert_eq!(digest.short(), "ba7816bf8f01cfea");
         assert!(TokenDigest::of("abd") != digest);
     }
 

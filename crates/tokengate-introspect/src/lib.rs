@@ -49,7 +49,7 @@
 //! - **Client authentication**: `client_secret_basic` or
 //!   `client_secret_post` (or a custom client doing mutual TLS). Secrets
 //!   never appear in `Debug` output or logs; tokens never appear in logs
-//!   (at most the first 12 hex digits of their SHA-256).
+//!   (at most the first 16 hex digits of their SHA-256).
 //! - **Cache**: bounded in bytes, keyed by the token's SHA-256 digest. An
 //!   active answer is reused until its `exp` or for at most 30 s (the delay
 //!   before a revocation at the server takes effect here), an inactive one
