@@ -30,7 +30,6 @@
 //! revocations instead of 1 M.
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
@@ -43,8 +42,11 @@ use tokengate_testkit::SigningKey;
 #[path = "common/peers.rs"]
 #[allow(dead_code)] // this bench uses `ready`, `claims` and the constants only
 mod peers;
+#[path = "common/rates.rs"]
+mod rates;
 
 use peers::{AUD, ISS, ready};
+use rates::{budget, median, rate, real_run};
 
 const ROUNDS: usize = 15;
 const ALG: Algorithm = Algorithm::HS256;
@@ -140,11 +142,6 @@ fn round(run: &mut Run<'_>, budget: Duration) -> f64 {
     spent.as_secs_f64() * 1e9 / ops as f64
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 /// `1234567` as `1 234 567`.
 fn count(n: usize) -> String {
     let digits = n.to_string();
@@ -194,15 +191,11 @@ fn rows(group: &str, cases: &[String], times: &[f64], targets: &[Option<(&str, f
 }
 
 fn main() {
-    let real_run = std::env::args().any(|arg| arg == "--bench");
-    let seconds: f64 = std::env::var("TOKENGATE_BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(if real_run { 0.15 } else { 0.02 });
+    let real_run = real_run();
     let settings = Settings {
         real_run,
         rounds: if real_run { ROUNDS } else { 1 },
-        budget: Duration::from_secs_f64(seconds.clamp(0.005, 60.0)),
+        budget: budget(0.15, 0.02, (0.005, 60.0)),
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
@@ -535,32 +528,6 @@ fn nesting(settings: &Settings) {
     rows("claims nesting", &names, &times, &[None, Some(("depth ≤ 1.5× flat", 1.5))]);
 }
 
-/// Validations per second over `duration` with `threads` threads sharing
-/// `validator`.
-fn rate(validator: &Validator, token: &str, threads: usize, duration: Duration) -> f64 {
-    let stop = AtomicBool::new(false);
-    let total = AtomicU64::new(0);
-    let start = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let (stop, total) = (&stop, &total);
-            scope.spawn(move || {
-                let mut done = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    for _ in 0..16 {
-                        black_box(validate(validator, black_box(token)).unwrap());
-                    }
-                    done += 16;
-                }
-                total.fetch_add(done, Ordering::Relaxed);
-            });
-        }
-        std::thread::sleep(duration);
-        stop.store(true, Ordering::Relaxed);
-    });
-    total.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
-}
-
 /// Group 7: 1 and 2 threads sharing one validator.
 fn threads(settings: &Settings) {
     let key = SigningKey::generate(ALG);
@@ -569,8 +536,8 @@ fn threads(settings: &Settings) {
     validate(&validator, &token).unwrap();
     let (mut one, mut two) = (Vec::new(), Vec::new());
     for _ in 0..settings.rounds {
-        one.push(rate(&validator, &token, 1, settings.budget));
-        two.push(rate(&validator, &token, 2, settings.budget));
+        one.push(rate(&validator, std::slice::from_ref(&token), 1, settings.budget));
+        two.push(rate(&validator, std::slice::from_ref(&token), 2, settings.budget));
     }
     let (one, two) = (median(one), median(two));
     for (n, rate) in [(1, one), (2, two)] {

@@ -15,19 +15,18 @@
 //! `TOKENGATE_BENCH_SECS` seconds each (default 2; 0.05 when not run by
 //! `cargo bench`). Every loop stops at its deadline.
 
-use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 use tokengate::{Algorithm, Issuer, KeySet, StandardClaims, TokenCache, Validator};
 use tokengate_testkit::{SigningKey, now};
 
 #[path = "common/peers.rs"]
-#[allow(dead_code)] // this bench uses `ready` and the constants only
+#[allow(dead_code)] // this bench uses `ready`, `claims` and the constants only
 mod peers;
+#[path = "common/rates.rs"]
+mod rates;
 
 use peers::{AUD, ISS, ready};
+use rates::{budget, median, rate};
 
 const ROUNDS: usize = 3;
 const ALGORITHMS: [Algorithm; 2] = [Algorithm::ES256, Algorithm::HS256];
@@ -78,49 +77,8 @@ fn setup(alg: Algorithm, mode: Mode) -> (Validator, Vec<String>) {
     (validator, tokens)
 }
 
-/// Validations per second over `duration` with `threads` threads sharing
-/// `validator`, each cycling through `tokens` from its own offset.
-fn rate(validator: &Validator, tokens: &[String], threads: usize, duration: Duration) -> f64 {
-    let stop = AtomicBool::new(false);
-    let total = AtomicU64::new(0);
-    let start = Instant::now();
-    std::thread::scope(|scope| {
-        for t in 0..threads {
-            let (stop, total) = (&stop, &total);
-            scope.spawn(move || {
-                let mut i = t * tokens.len() / threads;
-                let mut count = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    for _ in 0..16 {
-                        let token = &tokens[i % tokens.len()];
-                        black_box(
-                            ready(validator.validate_token::<StandardClaims>(black_box(token))).unwrap(),
-                        );
-                        i += 1;
-                    }
-                    count += 16;
-                }
-                total.fetch_add(count, Ordering::Relaxed);
-            });
-        }
-        std::thread::sleep(duration);
-        stop.store(true, Ordering::Relaxed);
-    });
-    total.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn main() {
-    let real_run = std::env::args().any(|arg| arg == "--bench");
-    let seconds: f64 = std::env::var("TOKENGATE_BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(if real_run { 2.0 } else { 0.05 });
-    let duration = Duration::from_secs_f64(seconds.clamp(0.01, 60.0));
+    let duration = budget(2.0, 0.05, (0.01, 60.0));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "validations per second, one shared Validator (median of {ROUNDS} rounds of {:.2} s; {cores} CPUs)",

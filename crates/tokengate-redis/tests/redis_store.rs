@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::raw_connection;
 use support::redis_server::RedisServer;
 use tokengate_core::store::{
     RecordKey, RecordKind, Revocation, RevocationStore, StoreError, TokenRef, UseOutcome,
@@ -83,18 +84,6 @@ fn assert_401(result: Result<(), Error>, expected: Error) {
     assert_eq!(error, expected);
     assert_eq!(error.status().as_u16(), 401);
     assert_eq!(error.error_code(), Some("invalid_token"));
-}
-
-/// A direct connection for the test's own commands. redis's default
-/// response timeout (500 ms) is too short for `SAVE` on a busy disk.
-async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
-    let config =
-        redis::AsyncConnectionConfig::new().set_response_timeout(Some(std::time::Duration::from_secs(30)));
-    redis::Client::open(server.url())
-        .unwrap()
-        .get_multiplexed_async_connection_with_config(&config)
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -177,7 +166,7 @@ async fn two_validators_sharing_redis_see_each_others_uses_and_revocations() {
 
     // Revocation keys expire too: the jti's revocation lives for the retention
     // (1 day) + twice the leeway (the issuer's clock may run ahead by it).
-    let mut redis = raw(&server).await;
+    let mut redis = raw_connection(&server.url()).await;
     // All revocations of an issuer share one hash slot: `{r:<8 hex of the issuer>}`.
     let issuer_tag = &RecordKey::new(RecordKind::RevokedIssuer, ISS, "").to_hex()[..8];
     let revoked_key = format!(
@@ -276,7 +265,7 @@ async fn a_use_record_expires_in_redis_with_its_token() {
     let group = store.layout().use_group(&record_key);
     assert_eq!(record, format!("ttl:{{u:{group:02x}}}:use:{}", record_key.to_hex()));
     assert!(!record.contains("short"));
-    let mut redis = raw(&server).await;
+    let mut redis = raw_connection(&server.url()).await;
     let pttl: i64 = redis::cmd("PTTL").arg(&record).query_async(&mut redis).await.unwrap();
     assert!((1..=2000).contains(&pttl), "the record expires with the token (exp + leeway): PTTL {pttl} ms");
     assert_401(use_once(&validator, &token).await, Error::Replayed);
@@ -327,7 +316,7 @@ async fn token_sharing_is_counted_across_the_fleet_in_one_small_expiring_set() {
     }
 
     // One set per token, holding at most limit + 1 hashes (no address), expiring with the token.
-    let mut redis = raw(&server).await;
+    let mut redis = raw_connection(&server.url()).await;
     let mut keys: Vec<String> = redis::cmd("KEYS").arg("share:{c:*").query_async(&mut redis).await.unwrap();
     assert_eq!(keys.len(), 1, "{keys:?}");
     let set = keys.pop().unwrap();
@@ -372,8 +361,11 @@ async fn issuer_wide_single_use_through_redis() {
     let token = key.token(&claims("once", json!({})));
     assert!(plain(&a, &token).await.is_ok());
     assert_401(plain(&b, &token).await, Error::Replayed);
-    let server_side: Vec<String> =
-        redis::cmd("KEYS").arg("iss:{u:??}:use:*").query_async(&mut raw(&server).await).await.unwrap();
+    let server_side: Vec<String> = redis::cmd("KEYS")
+        .arg("iss:{u:??}:use:*")
+        .query_async(&mut raw_connection(&server.url()).await)
+        .await
+        .unwrap();
     assert_eq!(server_side.len(), 1);
 }
 
@@ -445,7 +437,7 @@ async fn a_hung_redis_is_refused_with_503_within_the_timeout_and_answers_again_w
 async fn sizing_memory_usage_of_records() {
     let server = RedisServer::start();
     let store = RedisStore::builder(server.url()).connect().await.expect("Redis is up");
-    let mut redis = raw(&server).await;
+    let mut redis = raw_connection(&server.url()).await;
     let now = now();
     let memory = |key: String| {
         let mut redis = redis.clone();

@@ -8,7 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::redis_server::RedisServer;
-use support::{ISS, use_jti};
+use support::{ISS, raw_connection, use_jti};
 use tokengate_core::store::{RecordKey, RecordKind, StoreError, UseOutcome};
 use tokengate_redis::{DEFAULT_CLOCK_SKEW_ALLOWANCE, RedisStore};
 use tokengate_testkit::now;
@@ -22,18 +22,6 @@ async fn connect(server: &RedisServer, prefix: &str) -> RedisStore {
         .connect()
         .await
         .expect("Redis is up")
-}
-
-/// A direct connection for the test's own commands. redis's default
-/// response timeout (500 ms) is too short for `SAVE` on a busy disk.
-async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
-    let config =
-        redis::AsyncConnectionConfig::new().set_response_timeout(Some(std::time::Duration::from_secs(30)));
-    redis::Client::open(server.url())
-        .unwrap()
-        .get_multiplexed_async_connection_with_config(&config)
-        .await
-        .unwrap()
 }
 
 async fn get(redis: &mut redis::aio::MultiplexedConnection, key: &str) -> Option<u64> {
@@ -69,7 +57,7 @@ async fn use_when_back(store: &RedisStore, jti: &str, iat: u64) -> UseOutcome {
 async fn a_restart_from_an_older_snapshot_refuses_the_replay_as_issued_before_records() {
     let mut server = RedisServer::start();
     let store = connect(&server, "snap:").await;
-    let mut redis = raw(&server).await;
+    let mut redis = raw_connection(&server.url()).await;
     let allowance = DEFAULT_CLOCK_SKEW_ALLOWANCE.as_secs();
     let iat = now(); // not before the connect: a fresh Redis vouches for nothing earlier
     let spent = "spent";
@@ -90,7 +78,7 @@ async fn a_restart_from_an_older_snapshot_refuses_the_replay_as_issued_before_re
     // kill -9 and restart from the snapshot: the marker is there (a
     // missing-marker check alone accepts the replay), the record is not.
     server.restart();
-    let mut redis = raw(&server).await;
+    let mut redis = raw_connection(&server.url()).await;
     assert_eq!(get(&mut redis, &marker).await, Some(snapshot_marker), "restarted from the snapshot");
     assert_eq!(get(&mut redis, &counter).await, Some(1), "restarted from the snapshot");
     let record = store.key(RecordKind::Use, ISS, spent);
@@ -126,7 +114,7 @@ async fn a_restart_from_an_older_snapshot_refuses_the_replay_as_issued_before_re
 async fn a_flushall_while_running_refuses_the_replay_and_accepts_tokens_issued_after_the_allowance() {
     let server = RedisServer::start();
     let store = connect(&server, "flush:").await;
-    let mut redis = raw(&server).await;
+    let mut redis = raw_connection(&server.url()).await;
     let allowance = DEFAULT_CLOCK_SKEW_ALLOWANCE.as_secs();
     let iat = now();
     assert_eq!(use_jti(&store, "spent", iat).await, Ok(UseOutcome::First));

@@ -28,25 +28,19 @@ struct Process {
 
 impl Process {
     fn redis(extra: &[String]) -> Process {
-        let port = free_port();
-        let dir = temp_dir("sentinel-node");
-        let child = Command::new("redis-server")
+        let (port, dir) = (free_port(), temp_dir("sentinel-node"));
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--protected-mode", "no"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&dir)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|_| missing("redis-server"));
-        assert!(wait_for_listener(port, Duration::from_secs(10)), "redis-server on {port} did not start");
-        Process { child, port, _dir: dir }
+            .args(extra);
+        Process::spawn(command, port, dir, "redis-server")
     }
 
     fn sentinel(master_port: u16) -> Process {
-        let port = free_port();
-        let dir = temp_dir("sentinel");
+        let (port, dir) = (free_port(), temp_dir("sentinel"));
         let config = dir.join("sentinel.conf");
         std::fs::write(
             &config,
@@ -59,14 +53,19 @@ impl Process {
             ),
         )
         .expect("write sentinel.conf");
-        let child = Command::new("redis-server")
-            .arg(&config)
-            .arg("--sentinel")
+        let mut command = Command::new("redis-server");
+        command.arg(&config).arg("--sentinel");
+        Process::spawn(command, port, dir, "Sentinel")
+    }
+
+    /// Starts `command` (quiet) and waits for it to listen on `port`.
+    fn spawn(mut command: Command, port: u16, dir: PathBuf, what: &str) -> Process {
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|_| missing("redis-server"));
-        assert!(wait_for_listener(port, Duration::from_secs(10)), "Sentinel on {port} did not start");
+        assert!(wait_for_listener(port, Duration::from_secs(10)), "{what} on {port} did not start");
         Process { child, port, _dir: dir }
     }
 

@@ -21,6 +21,14 @@ pub async fn use_jti(store: &RedisStore, jti: &str, iat: u64) -> Result<UseOutco
     store.record_use(TokenUse::new(ISS, jti, iat, now + 300, now)).await
 }
 
+/// A direct connection for a test's own commands (`KEYS`, `PTTL`, `SAVE`…).
+/// redis's default response timeout (500 ms) is too short for `SAVE` on a
+/// busy disk: this one waits up to 30 s.
+pub async fn raw_connection(url: &str) -> redis::aio::MultiplexedConnection {
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(30)));
+    redis::Client::open(url).unwrap().get_multiplexed_async_connection_with_config(&config).await.unwrap()
+}
+
 /// A fresh temporary directory for one server or fixture.
 pub fn temp_dir(what: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
