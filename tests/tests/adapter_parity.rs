@@ -19,13 +19,10 @@ use support::{Answer, Request, send};
 use tokengate::actix::{OptionalAuth, ScopeGate, TokenGate};
 use tokengate::tower::axum::{Auth, AuthRejection};
 use tokengate::tower::{FormBodyLayer, ScopeLayer, TokenLayer};
-use tokengate::{
-    Algorithm, Error, Issuer, KeySet, Refusal, RequestProblem, TokenLocations, TokenSharing, Validator,
-};
+use tokengate::{Algorithm, Error, Issuer, Refusal, RequestProblem, TokenLocations, TokenSharing, Validator};
 use tokengate_testkit::{SigningKey, now};
+use tokengate_tests::{AUD, ISS, issuer};
 
-const ISS: &str = "https://issuer.test/";
-const AUD: &str = "https://api.test";
 const REALM: &str = "parity";
 
 /// What both apps answer on each route.
@@ -39,7 +36,7 @@ mod answers {
 
 /// The test issuer, trusting `key`.
 fn trusting(key: &SigningKey) -> Issuer {
-    Issuer::new(ISS).audience(AUD).algorithms([Algorithm::ES256]).keys(KeySet::new([key.verification_key()]))
+    issuer(&[Algorithm::ES256], &[key])
 }
 
 fn validator(key: &SigningKey) -> Validator {
@@ -306,15 +303,28 @@ async fn both_adapters_count_the_clients_of_a_token_alike() {
     for addr in [axum, actix] {
         support::wait_until_listening(addr, Duration::from_secs(10)).await;
     }
-    let token = key.token(&json!({ "iss": ISS, "aud": AUD, "sub": "alice", "exp": now() + 300 }));
-    let from = |ip: &str| Request::get("/me").bearer(&token).header("x-real-ip", ip);
+    let token = |jti: &str| {
+        key.token(&json!({ "iss": ISS, "aud": AUD, "sub": "alice", "exp": now() + 300, "jti": jti }))
+    };
+    let (shared, other) = (token("shared"), token("other"));
+    let from = |token: &str, ip: Option<&str>| {
+        let request = Request::get("/me").bearer(token);
+        match ip {
+            Some(ip) => request.header("x-real-ip", ip),
+            None => request,
+        }
+    };
     for (label, request, status) in [
-        ("first client", from("10.0.0.1"), 200),
-        ("first client again", from("10.0.0.1"), 200),
-        ("second client", from("10.0.0.2"), 200),
-        ("third client", from("10.0.0.3"), 401),
-        ("first client, once the token is shared", from("10.0.0.1"), 401),
-        ("no client header", Request::get("/me").bearer(&token), 401),
+        ("first client", from(&shared, Some("10.0.0.1")), 200),
+        ("first client again", from(&shared, Some("10.0.0.1")), 200),
+        ("second client", from(&shared, Some("10.0.0.2")), 200),
+        ("third client", from(&shared, Some("10.0.0.3")), 401),
+        ("first client, once the token is shared", from(&shared, Some("10.0.0.1")), 401),
+        // Without the header, a request is one client of its own ("unknown").
+        ("another token, no client header", from(&other, None), 200),
+        ("another token, a first address", from(&other, Some("10.0.0.1")), 200),
+        ("another token, no client header again", from(&other, None), 200),
+        ("another token, a second address: three clients", from(&other, Some("10.0.0.2")), 401),
     ] {
         let answer = same(axum, actix, label, request).await;
         assert_eq!(answer.status, status, "{label}: {answer:?}");

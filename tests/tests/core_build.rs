@@ -127,3 +127,19 @@ fn any_issuer_accepts_tokens_without_iss() {
     let token = key.token(&tokengate_tests::claims_with(serde_json::json!({ "iss": null })));
     assert!(tokengate_tests::check(&validator, &token).is_ok());
 }
+
+#[test]
+fn unusable_token_locations_fail_the_build_naming_the_name() {
+    for locations in [
+        tokengate::TokenLocations { header: Some("cookie"), ..Default::default() },
+        tokengate::TokenLocations { cookie: Some("a b"), ..Default::default() },
+    ] {
+        match Validator::builder().issuer(good()).token_locations(locations).build() {
+            Err(BuildError::TokenLocation(problem)) => {
+                let name = locations.header.or(locations.cookie).unwrap();
+                assert!(problem.contains(&format!("{name:?}")), "{problem}");
+            }
+            other => panic!("expected BuildError::TokenLocation, got {:?}", other.map(drop)),
+        }
+    }
+}

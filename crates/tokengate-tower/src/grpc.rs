@@ -99,13 +99,35 @@ mod tests {
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["content-type"], "application/grpc");
         assert_eq!(response.headers()["grpc-status"], "7");
-        assert_eq!(response.headers()["grpc-message"], percent_encode(&error.description()).as_str());
+        assert_eq!(
+            response.headers()["grpc-message"],
+            "the token lacks the scope this resource requires (orders:read)"
+        );
         let challenge = response.headers()["www-authenticate"].to_str().unwrap();
         assert!(
             challenge.contains(r#"error="insufficient_scope""#) && challenge.contains("orders:read"),
             "{challenge}"
         );
         assert!(response.body().is_empty(), "Trailers-Only: no message");
+    }
+
+    #[test]
+    fn an_unavailable_store_is_unavailable_with_its_retry_after() {
+        use tokengate_core::Challenge;
+        let error = Error::StoreUnavailable { retry_after: std::time::Duration::from_secs(7) };
+        let response: Response<String> =
+            grpc_refusal_response(&error, Refusal::new(&error, &Challenge::default()));
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["grpc-status"], "14");
+        assert_eq!(response.headers()["retry-after"], "7");
+        assert_eq!(response.headers()["grpc-message"], "the token-state store is unavailable; retry later");
+        assert!(
+            response
+                .headers()
+                .get_all("content-type")
+                .iter()
+                .eq([HeaderValue::from_static("application/grpc")].iter())
+        );
     }
 
     #[test]

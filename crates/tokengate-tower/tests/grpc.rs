@@ -107,17 +107,21 @@ fn challenge(status: &Status) -> String {
     status.metadata().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
 }
 
+/// A channel to a tonic server on loopback serving `Echo` behind `layer`.
+macro_rules! serve {
+    ($layer:expr) => {{
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tonic::transport::Server::builder().layer($layer).add_service(Echo);
+        tokio::spawn(server.serve_with_incoming(TcpIncoming::from(listener)));
+        tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
+    }};
+}
+
 #[tokio::test]
 async fn a_tonic_client_reads_refusals_as_grpc_statuses() {
     let fx = Fixture::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tonic::transport::Server::builder()
-        .layer(TokenLayer::new(fx.validator.clone()).render_with(GrpcRefusal))
-        .add_service(Echo);
-    tokio::spawn(server.serve_with_incoming(TcpIncoming::from(listener)));
-    let channel =
-        tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    let channel = serve!(TokenLayer::new(fx.validator.clone()).render_with(GrpcRefusal));
 
     let good = fx.token(json!({ "scope": "orders:read" }));
     assert_eq!(say(&channel, Some(&good)).await.unwrap(), "hello alice");
@@ -141,17 +145,6 @@ async fn a_tonic_client_reads_refusals_as_grpc_statuses() {
     // The service's own refusal, after the gate accepted the token.
     let unscoped = say(&channel, Some(&fx.token(json!({ "scope": "orders:write" })))).await.unwrap_err();
     assert_eq!(unscoped.code(), Code::PermissionDenied, "{unscoped:?}");
-}
-
-/// A channel to a tonic server on loopback serving `Echo` behind `layer`.
-macro_rules! serve {
-    ($layer:expr) => {{
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tonic::transport::Server::builder().layer($layer).add_service(Echo);
-        tokio::spawn(server.serve_with_incoming(TcpIncoming::from(listener)));
-        tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
-    }};
 }
 
 #[tokio::test]

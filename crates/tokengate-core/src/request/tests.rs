@@ -197,13 +197,23 @@ fn custom_header_tokens_only_when_enabled_and_only_once() {
 
 #[test]
 fn unusable_header_and_cookie_names_are_named() {
-    for header in ["X-Api-Token", "authorization", "dpop", "cookie", "", "x api"] {
-        let locations = TokenLocations { header: Some(header), ..DEFAULT };
-        assert!(locations.problem().is_some(), "{header:?}");
+    for (header, why) in [
+        ("X-Api-Token", "not a lower-case header name"),
+        ("", "not a lower-case header name"),
+        ("x api", "not a lower-case header name"),
+        ("authorization", "already has a meaning"),
+        ("dpop", "already has a meaning"),
+        ("cookie", "already has a meaning"),
+    ] {
+        let problem = TokenLocations { header: Some(header), ..DEFAULT }.problem().expect(header);
+        assert!(problem.contains(&format!("{header:?}")) && problem.contains(why), "{problem}");
     }
     for cookie in ["", "a b", "a;b", "a=b"] {
-        let locations = TokenLocations { cookie: Some(cookie), ..DEFAULT };
-        assert!(locations.problem().is_some(), "{cookie:?}");
+        let problem = TokenLocations { cookie: Some(cookie), ..DEFAULT }.problem().expect(cookie);
+        assert!(
+            problem.contains(&format!("{cookie:?}")) && problem.contains("not a cookie name"),
+            "{problem}"
+        );
     }
     assert_eq!(TokenLocations { cookie: Some("__Host-token"), ..HEADER }.problem(), None);
 }
