@@ -114,7 +114,34 @@ impl KeyLayout {
             RecordKind::Sighting => return self.sightings(record),
             _ => return self.use_record(record),
         };
-        format!("{}{{r:{}}}:revoked:{what}:{}", self.prefix, issuer_tag(issuer), record.to_hex())
+        self.revoked(&issuer_tag(&RecordKey::new(RecordKind::RevokedIssuer, issuer, "")), what, record)
+    }
+
+    /// The keys a presented token's revocation is checked against, all in
+    /// its issuer's slot: the issuer-wide cut-off, the subject's cut-off
+    /// (with a `sub`), the token's own (with a `jti`, always last). The
+    /// issuer's record key, which also gives the hash tag, is hashed once.
+    pub(crate) fn revocation_checks(
+        &self,
+        issuer: &str,
+        subject: Option<&str>,
+        token_id: Option<&str>,
+    ) -> Vec<String> {
+        let issuer_record = RecordKey::new(RecordKind::RevokedIssuer, issuer, "");
+        let tag = issuer_tag(&issuer_record);
+        let mut keys = Vec::with_capacity(3);
+        keys.push(self.revoked(&tag, "iss", &issuer_record));
+        if let Some(sub) = subject {
+            keys.push(self.revoked(&tag, "sub", &RecordKey::new(RecordKind::RevokedSubject, issuer, sub)));
+        }
+        if let Some(jti) = token_id {
+            keys.push(self.revoked(&tag, "jti", &RecordKey::new(RecordKind::RevokedToken, issuer, jti)));
+        }
+        keys
+    }
+
+    fn revoked(&self, tag: &str, what: &str, record: &RecordKey) -> String {
+        format!("{}{{r:{tag}}}:revoked:{what}:{}", self.prefix, record.to_hex())
     }
 
     /// The key of the record of `kind` for `value` (a `jti`, a `sub`, or `""`
@@ -125,9 +152,10 @@ impl KeyLayout {
     }
 }
 
-/// The first 8 hex digits of the issuer's revocation record key.
-fn issuer_tag(issuer: &str) -> String {
-    let mut hex = RecordKey::new(RecordKind::RevokedIssuer, issuer, "").to_hex();
+/// The hash tag of an issuer's revocations: the first 8 hex digits of its
+/// issuer-wide record key.
+fn issuer_tag(issuer_record: &RecordKey) -> String {
+    let mut hex = issuer_record.to_hex();
     hex.truncate(8);
     hex
 }

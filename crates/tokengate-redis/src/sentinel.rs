@@ -69,6 +69,12 @@ impl SentinelConnection {
     /// The master's connection; without one, waits for a lookup (starting
     /// one unless one is running) and answers its error if it fails.
     async fn master(&self) -> RedisResult<(u64, MultiplexedConnection)> {
+        // The common case, a master held, subscribes to nothing.
+        if let Some(current) = self.inner.current().clone() {
+            return Ok(current);
+        }
+        // Subscribed before `current` is read again, so that a lookup
+        // finishing in between is seen either way.
         let mut looked_up = self.inner.looked_up.subscribe();
         loop {
             if let Some(current) = self.inner.current().clone() {
