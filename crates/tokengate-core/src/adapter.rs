@@ -286,18 +286,25 @@ impl Misconfiguration {
     /// mistake (it shows on the first request in development; it names no
     /// secret), logged with `tracing::error!`.
     pub fn into_response<B: From<String>>(self) -> http::Response<B> {
-        tracing::error!("tokengate: {self}");
+        tracing::error!("{}", self.message());
         self.text_response()
     }
 
     /// The same answer, without logging (for a caller that logged already).
     pub fn text_response<B: From<String>>(&self) -> http::Response<B> {
-        let mut response = http::Response::new(B::from(format!("tokengate: {self}")));
+        let mut response = http::Response::new(B::from(self.message()));
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         response
             .headers_mut()
             .insert(CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
         response
+    }
+}
+
+impl Misconfiguration {
+    /// What is logged and answered: `tokengate: ` and the mistake.
+    pub fn message(&self) -> String {
+        format!("tokengate: {self}")
     }
 }
 

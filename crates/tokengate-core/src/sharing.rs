@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::build_error::BuildError;
 use crate::error::Error;
-use crate::request::{TokenLocations, is_header_name};
+use crate::request::{TokenLocations, is_header_name, is_reserved_header};
 use crate::store::{ClientSighting, RecordKey, RecordKind, ReplayStore};
 
 /// The largest client limit [`TokenSharing`] accepts: stores keep at most
@@ -179,7 +179,7 @@ fn header_problem(name: &'static str) -> Option<String> {
     if !is_header_name(name) {
         return Some(format!("the client header {name:?} is not a lower-case header name"));
     }
-    matches!(name, "authorization" | "dpop" | "cookie")
+    is_reserved_header(name)
         .then(|| format!("the client header {name:?} carries credentials, not a client fingerprint"))
 }
 

@@ -51,6 +51,8 @@ struct Inner {
     use_script: LuaScript,
     cutoff_script: LuaScript,
     sighting_script: LuaScript,
+    /// Per use group, its marker's and its counter's keys (formatted once).
+    groups: Box<[(String, String)]>,
     /// Per use group, the highest counter value this instance has seen.
     seen: [AtomicU64; USE_GROUPS],
     /// For logging transitions only, not per request.
@@ -159,7 +161,7 @@ impl RedisStore {
 
     /// The keys of the use groups' markers (see [`KeyLayout::marker`]).
     pub fn marker_keys(&self) -> Vec<String> {
-        (0..USE_GROUPS).map(|group| self.inner.settings.layout.marker(group)).collect()
+        self.inner.groups.iter().map(|(marker, _)| marker.clone()).collect()
     }
 
     /// Whether the store runs on a Redis Cluster.
@@ -176,6 +178,8 @@ impl RedisStore {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let init = LuaScript::new(scripts::INIT);
         let (budget, tls) = (settings.timeout * 2, settings.tls);
+        let layout = &settings.layout;
+        let groups = (0..USE_GROUPS).map(|group| (layout.marker(group), layout.counter(group))).collect();
         let store = RedisStore {
             inner: Arc::new(Inner {
                 connection,
@@ -183,17 +187,16 @@ impl RedisStore {
                 use_script: LuaScript::new(scripts::USE),
                 cutoff_script: LuaScript::new(scripts::CUTOFF),
                 sighting_script: LuaScript::new(scripts::SIGHTING),
+                groups,
                 seen: std::array::from_fn(|_| AtomicU64::new(0)),
                 healthy: AtomicBool::new(true),
                 sweeping: AtomicBool::new(false),
             }),
         };
         let mut connection = store.inner.connection.clone();
-        for (group, seen) in store.inner.seen.iter().enumerate() {
-            let layout = &store.inner.settings.layout;
-            let (marker, counter) = (layout.marker(group), layout.counter(group));
+        for ((marker, counter), seen) in store.inner.groups.iter().zip(&store.inner.seen) {
             let answer =
-                tokio::time::timeout(budget, init.run::<u64>(&mut connection, &[&marker, &counter], &[now]))
+                tokio::time::timeout(budget, init.run::<u64>(&mut connection, &[marker, counter], &[now]))
                     .await;
             match answer {
                 Ok(Ok(value)) => seen.store(value, Ordering::Release),
@@ -240,15 +243,14 @@ impl RedisStore {
         let layout = &inner.settings.layout;
         let record = token.key();
         let group = layout.use_group(&record);
-        let (marker, counter, key) =
-            (layout.marker(group), layout.counter(group), layout.use_record(&record));
+        let ((marker, counter), key) = (&inner.groups[group], layout.use_record(&record));
         let allowance = inner.settings.clock_skew_allowance;
         let seen = inner.seen[group].load(Ordering::Acquire);
         let ttl_ms = millis(token.ttl()).min(FOREVER_MS - 1);
         let args = [token.now, token.issued_at, ttl_ms, seen, allowance];
         let mut connection = inner.connection.clone();
         let (outcome, count, lost): (i64, u64, i64) =
-            self.run(inner.use_script.run(&mut connection, &[&marker, &counter, &key], &args)).await?;
+            self.run(inner.use_script.run(&mut connection, &[marker, counter, &key], &args)).await?;
         inner.seen[group].fetch_max(count, Ordering::AcqRel);
         if lost != 0 {
             tracing::error!(
@@ -280,10 +282,8 @@ impl RedisStore {
         let store = self.clone();
         tokio::spawn(async move {
             let inner = &*store.inner;
-            let layout = &inner.settings.layout;
             let mut connection = inner.connection.clone();
-            for (group, seen) in inner.seen.iter().enumerate() {
-                let (marker, counter) = (layout.marker(group), layout.counter(group));
+            for (group, ((marker, counter), seen)) in inner.groups.iter().zip(&inner.seen).enumerate() {
                 let args = [now, 0, 0, seen.load(Ordering::Acquire), inner.settings.clock_skew_allowance];
                 let keys = [marker.as_str(), counter.as_str()];
                 let check = inner.use_script.run::<(i64, u64, i64)>(&mut connection, &keys, &args);
@@ -306,9 +306,7 @@ impl RedisStore {
         let inner = &*self.inner;
         let key = inner.settings.layout.sightings(&sighting.token);
         let ttl_ms = millis(sighting.ttl()).min(FOREVER_MS - 1);
-        // The cap the in-memory store applies too: one more than the largest limit.
-        let cap = sighting.cap.clamp(1, tokengate_core::MAX_SHARING_LIMIT + 1);
-        let args = [sighting.client, u64::from(cap), ttl_ms];
+        let args = [sighting.client, u64::from(sighting.kept()), ttl_ms];
         let mut connection = inner.connection.clone();
         let clients: u64 = self.run(inner.sighting_script.run(&mut connection, &[&key], &args)).await?;
         Ok(u32::try_from(clients).unwrap_or(u32::MAX))
@@ -316,22 +314,14 @@ impl RedisStore {
 
     async fn check(&self, token: TokenRef<'_>) -> Result<bool, StoreError> {
         // All in the issuer's hash slot: one MGET, one round trip, in a cluster too.
-        let layout = &self.inner.settings.layout;
-        let mut keys = Vec::with_capacity(3);
-        keys.push(layout.key(RecordKind::RevokedIssuer, token.issuer, ""));
-        if let Some(sub) = token.subject {
-            keys.push(layout.key(RecordKind::RevokedSubject, token.issuer, sub));
-        }
-        let jti_at = keys.len();
-        if let Some(jti) = token.token_id {
-            keys.push(layout.key(RecordKind::RevokedToken, token.issuer, jti));
-        }
+        let keys = self.inner.settings.layout.revocation_checks(token.issuer, token.subject, token.token_id);
+        let jti_at = token.token_id.map(|_| keys.len() - 1);
         let mut connection = self.inner.connection.clone();
         let values: Vec<Option<u64>> =
             self.run(redis::cmd("MGET").arg(&keys).query_async(&mut connection)).await?;
         Ok(values.iter().enumerate().any(|(index, value)| match value {
             None => false,
-            Some(_) if index == jti_at => true,
+            Some(_) if Some(index) == jti_at => true,
             Some(cutoff) => token.caught_by(*cutoff),
         }))
     }

@@ -1,6 +1,8 @@
 //! Refusals as gRPC answers: a gRPC client reads `grpc-status` and
 //! `grpc-message`, not the HTTP status or a JSON body.
 
+use std::fmt::Write as _;
+
 use http::{HeaderValue, Response, StatusCode};
 use tokengate_core::adapter::Misconfiguration;
 use tokengate_core::{Error, Refusal};
@@ -20,7 +22,7 @@ impl<ResBody: Default> RenderRefusal<ResBody> for GrpcRefusal {
 
     /// `INTERNAL` (13), naming the mistake in `grpc-message`.
     fn render_misconfiguration(&self, mistake: &Misconfiguration) -> Option<Response<ResBody>> {
-        Some(trailers_only(grpc_status(StatusCode::INTERNAL_SERVER_ERROR), &format!("tokengate: {mistake}")))
+        Some(trailers_only(grpc_status(StatusCode::INTERNAL_SERVER_ERROR), &mistake.message()))
     }
 }
 
@@ -74,7 +76,7 @@ fn percent_encode(text: &str) -> String {
         if (0x20..=0x7e).contains(&byte) && byte != b'%' {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}"); // writing to a String cannot fail
         }
     }
     out

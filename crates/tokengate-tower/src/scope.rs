@@ -161,7 +161,7 @@ where
                 ScopeFuture::answer(self.render.render(&error, *refusal))
             }
             Err(Rejection::Misconfigured(mistake)) => {
-                tracing::error!("tokengate: {mistake}");
+                tracing::error!("{}", mistake.message());
                 let response = self.render.render_misconfiguration(&mistake).unwrap_or_else(|| {
                     let mut bare = Response::new(ResBody::default());
                     *bare.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;

@@ -102,29 +102,23 @@ pub(crate) fn decode_segments(token: &str, max_len: usize) -> Result<Segments<'_
     if signature.is_empty() {
         return Err(refused(TokenProblem::MissingSignature));
     }
-    let decoded = (|| {
-        Ok(Segments {
-            signing_input: &bytes[..bytes.len() - signature.len() - 1],
-            header: decode_json(header, Part::Header)?,
-            payload: decode_json(payload, Part::Claims)?,
-            signature: decode(signature, Part::Signature)?,
-        })
-    })();
-    decoded.map_err(|error| match error {
-        Error::MalformedToken(problem) => refused(problem),
-        other => other,
+    Ok(Segments {
+        signing_input: &bytes[..bytes.len() - signature.len() - 1],
+        header: decode_json(header, Part::Header).map_err(refused)?,
+        payload: decode_json(payload, Part::Claims).map_err(refused)?,
+        signature: decode(signature, Part::Signature).map_err(refused)?,
     })
 }
 
 /// Canonical unpadded base64url only: no padding, no `+`/`/`, no non-zero
 /// trailing bits (the `base64` engine refuses all three).
 /// A JSON segment: decoded, then checked to be UTF-8 (the only check of it).
-fn decode_json(segment: &str, part: Part) -> Result<String, Error> {
-    String::from_utf8(decode(segment, part)?).map_err(|_| malformed(TokenProblem::InvalidJson(part)))
+fn decode_json(segment: &str, part: Part) -> Result<String, TokenProblem> {
+    String::from_utf8(decode(segment, part)?).map_err(|_| TokenProblem::InvalidJson(part))
 }
 
-fn decode(segment: &str, part: Part) -> Result<Vec<u8>, Error> {
-    URL_SAFE_NO_PAD.decode(segment).map_err(|_| malformed(TokenProblem::NonCanonicalBase64(part)))
+fn decode(segment: &str, part: Part) -> Result<Vec<u8>, TokenProblem> {
+    URL_SAFE_NO_PAD.decode(segment).map_err(|_| TokenProblem::NonCanonicalBase64(part))
 }
 
 fn parse_header(json: &str) -> Result<Header, Error> {

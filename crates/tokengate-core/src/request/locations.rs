@@ -47,7 +47,7 @@ impl TokenLocations {
             if !is_header_name(name) {
                 return Some(format!("token header {name:?} is not a lower-case header name"));
             }
-            if matches!(name, "authorization" | "dpop" | "cookie") {
+            if is_reserved_header(name) {
                 return Some(format!("token header {name:?} already has a meaning"));
             }
         }
@@ -58,6 +58,12 @@ impl TokenLocations {
         }
         None
     }
+}
+
+/// Whether `name` is a header the validator reads for something else
+/// (credentials): no token location and no client fingerprint.
+pub(crate) fn is_reserved_header(name: &str) -> bool {
+    matches!(name, "authorization" | "dpop" | "cookie")
 }
 
 /// Whether `name` is a header name as the validator is configured with

@@ -11,8 +11,8 @@ mod tests;
 use std::borrow::Cow;
 
 pub use self::locations::TokenLocations;
-pub(crate) use self::locations::is_header_name;
 use self::locations::{cookie, custom_header};
+pub(crate) use self::locations::{is_header_name, is_reserved_header};
 pub use self::presentation::Presentation;
 pub(crate) use self::presentation::{Presented, Proofs};
 use crate::error::{Error, RequestProblem};

@@ -258,6 +258,12 @@ impl ClientSighting {
     pub fn ttl(&self) -> Duration {
         Duration::from_secs(self.keep_until.saturating_sub(self.now).max(1))
     }
+
+    /// The cap every store applies: [`cap`](Self::cap) within 1 and one
+    /// more than [`MAX_SHARING_LIMIT`](crate::MAX_SHARING_LIMIT).
+    pub fn kept(&self) -> u32 {
+        self.cap.clamp(1, crate::MAX_SHARING_LIMIT + 1)
+    }
 }
 
 /// What a [`ReplayStore`] answers to [`ReplayStore::record_use`].

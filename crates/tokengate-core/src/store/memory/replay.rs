@@ -182,7 +182,7 @@ impl MemoryReplayStore {
     fn sight(&self, sighting: ClientSighting) -> Result<u32, StoreError> {
         let sightings = &self.inner.sightings;
         let (key, now) = (sighting.token, sighting.now);
-        let cap = sighting.cap.clamp(1, MAX_SHARING_LIMIT + 1);
+        let cap = sighting.kept();
         let mut shard = sightings.shard(&key, now);
         let mut clients = match shard.records.get(&key) {
             Some(clients) if clients.keep_until > now => *clients,
