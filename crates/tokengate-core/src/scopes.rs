@@ -5,8 +5,14 @@ use std::fmt;
 /// The scopes a token grants, normalised once at validation: read from
 /// `scope` (space-separated), else `scp` (array or space-separated string),
 /// else `permissions` (array), de-duplicated and sorted.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Scopes(Box<[Box<str>]>);
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Scopes {
+    /// The names, sorted, one after the other: one allocation for all of
+    /// them (this is built for every token verified).
+    text: Box<str>,
+    /// Where each name ends in `text`.
+    ends: Box<[usize]>,
+}
 
 impl Scopes {
     /// Scopes from any list of names (duplicates and empty names dropped).
@@ -15,36 +21,80 @@ impl Scopes {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut list: Vec<Box<str>> =
-            scopes.into_iter().filter(|s| !s.as_ref().is_empty()).map(|s| Box::from(s.as_ref())).collect();
-        list.sort_unstable();
-        list.dedup();
-        Scopes(list.into_boxed_slice())
+        let scopes: Vec<S> = scopes.into_iter().collect();
+        Scopes::from_names(scopes.iter().map(AsRef::as_ref).collect())
     }
 
     /// Scopes from an OAuth 2.0 `scope` string (RFC 6749 §3.3).
     pub fn from_space_separated(scope: &str) -> Self {
-        Scopes::new(scope.split(' '))
+        // Split by hand: `str::split` searches for each space with `memchr`,
+        // which costs more than it saves on names this short.
+        let mut names = Vec::with_capacity(8);
+        let mut start = 0;
+        for (at, byte) in scope.bytes().enumerate() {
+            if byte == b' ' {
+                names.push(&scope[start..at]);
+                start = at + 1;
+            }
+        }
+        names.push(&scope[start..]);
+        Scopes::from_names(names)
+    }
+
+    fn from_names(mut names: Vec<&str>) -> Self {
+        names.retain(|name| !name.is_empty());
+        names.sort_unstable();
+        names.dedup();
+        let mut text = String::with_capacity(names.iter().map(|name| name.len()).sum());
+        let ends = names
+            .iter()
+            .map(|name| {
+                text.push_str(name);
+                text.len()
+            })
+            .collect();
+        Scopes { text: text.into_boxed_str(), ends }
     }
 
     /// Whether the token grants `scope` (exact, case-sensitive).
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.binary_search_by(|s| (**s).cmp(scope)).is_ok()
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.name(middle).cmp(scope) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+
+    /// The `index`th name.
+    fn name(&self, index: usize) -> &str {
+        let start = index.checked_sub(1).map_or(0, |previous| self.ends[previous]);
+        &self.text[start..self.ends[index]]
     }
 
     /// The scopes, sorted.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.0.iter().map(|s| &**s)
+        (0..self.len()).map(|index| self.name(index))
     }
 
     /// How many scopes the token grants.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.ends.len()
     }
 
     /// Whether the token grants no scope.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.ends.is_empty()
+    }
+}
+
+impl fmt::Debug for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
     }
 }
 

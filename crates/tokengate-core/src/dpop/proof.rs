@@ -47,7 +47,7 @@ pub(crate) fn check(
     now: u64,
 ) -> Result<CheckedProof, DpopProblem> {
     let segments = decode_segments(proof, MAX_PROOF_BYTES).map_err(|_| DpopProblem::Malformed)?;
-    let header = Members::parse(&segments.header).map_err(|_| DpopProblem::Malformed)?;
+    let header = Members::parse(segments.header()).map_err(|_| DpopProblem::Malformed)?;
     let string = |members: &Members<'_>, name: &'static str| -> Result<Option<String>, DpopProblem> {
         match members.get(name) {
             None => Ok(None),
@@ -70,7 +70,7 @@ pub(crate) fn check(
         .ok_or(DpopProblem::AlgorithmNotAllowed)?;
     // Checks 6–7: the `jwk` header, public, verifies the signature.
     let jwk = header.get("jwk").ok_or(DpopProblem::MissingKey)?;
-    let key = Key::from_jwk_json(jwk.get()).map_err(|error| match error {
+    let key = Key::from_jwk_json(jwk).map_err(|error| match error {
         KeyError::PrivateKeyPublished { .. } => DpopProblem::PrivateKey,
         _ => DpopProblem::UnusableKey,
     })?;
@@ -78,11 +78,11 @@ pub(crate) fn check(
     if !verifier.verify(segments.signing_input, &segments.signature) {
         return Err(DpopProblem::InvalidSignature);
     }
-    let members = Members::parse(jwk.get()).map_err(|_| DpopProblem::UnusableKey)?;
+    let members = Members::parse(jwk).map_err(|_| DpopProblem::UnusableKey)?;
     let thumbprint = thumbprint::thumbprint(&members).ok_or(DpopProblem::UnusableKey)?;
 
     // Check 3: the claims the RFC requires of a proof sent with a token.
-    let claims = RawClaims::parse(&segments.payload).map_err(|_| DpopProblem::Malformed)?;
+    let claims = RawClaims::parse(segments.payload()).map_err(|_| DpopProblem::Malformed)?;
     let claim = |name: &'static str| -> Result<Cow<'_, str>, DpopProblem> {
         claims.string(name).map_err(|_| DpopProblem::Malformed)?.ok_or(DpopProblem::MissingClaim(name))
     };

@@ -8,10 +8,9 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::value::RawValue;
 
 use crate::error::{Error, Part};
-use crate::parse::json::{JsonStr, Members, as_str};
+use crate::parse::json::{Members, as_str, string_array};
 use crate::parse::jws::object_error;
 use crate::scopes::Scopes;
 use crate::verified::TokenFacts;
@@ -94,7 +93,7 @@ impl<'p> RawClaims<'p> {
     /// bound to. `cnf` must be an object; `jkt`, when present, a string.
     pub(crate) fn confirmation_key(&self) -> Result<Option<String>, Error> {
         let Some(raw) = self.members.get("cnf") else { return Ok(None) };
-        let cnf = Members::parse(raw.get()).map_err(|_| invalid("cnf", CNF))?;
+        let cnf = Members::parse(raw).map_err(|_| invalid("cnf", CNF))?;
         cnf.get("jkt")
             .map(|jkt| as_str(jkt).map(Cow::into_owned).ok_or_else(|| invalid("cnf", CNF)))
             .transpose()
@@ -103,15 +102,20 @@ impl<'p> RawClaims<'p> {
     /// A `NumericDate`: a JSON integer, non-negative, at most [`MAX_NUMERIC_DATE`].
     /// Strings, fractions, exponents, `null` and booleans are refused.
     pub(crate) fn numeric_date(&self, name: &'static str) -> Result<Option<u64>, Error> {
-        let Some(raw) = self.members.get(name) else { return Ok(None) };
-        let text = raw.get();
-        if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        let Some(text) = self.members.get(name) else { return Ok(None) };
+        // Digits only (no sign, fraction or exponent), and few enough that
+        // the value cannot overflow before it is compared with the cap.
+        let mut value: u64 = 0;
+        for byte in text.bytes() {
+            if !byte.is_ascii_digit() || value > MAX_NUMERIC_DATE {
+                return Err(invalid(name, NUMERIC_DATE));
+            }
+            value = value * 10 + u64::from(byte - b'0');
+        }
+        if text.is_empty() || value > MAX_NUMERIC_DATE {
             return Err(invalid(name, NUMERIC_DATE));
         }
-        match text.parse::<u64>() {
-            Ok(value) if value <= MAX_NUMERIC_DATE => Ok(Some(value)),
-            _ => Err(invalid(name, NUMERIC_DATE)),
-        }
+        Ok(Some(value))
     }
 
     /// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
@@ -141,24 +145,22 @@ impl<'p> RawClaims<'p> {
             return Ok(Scopes::new(&list));
         }
         if let Some(raw) = self.members.get("permissions") {
-            let list: Vec<JsonStr<'_>> =
-                serde_json::from_str(raw.get()).map_err(|_| invalid("permissions", "an array of strings"))?;
-            return Ok(Scopes::new(list.iter().map(|s| &*s.0)));
+            let list = string_array(raw).ok_or_else(|| invalid("permissions", "an array of strings"))?;
+            return Ok(Scopes::new(&list));
         }
         Ok(Scopes::default())
     }
 }
 
 fn string_or_array<'p>(
-    raw: &'p RawValue,
+    raw: &'p str,
     name: &'static str,
     expected: &'static str,
 ) -> Result<Vec<Cow<'p, str>>, Error> {
     if let Some(single) = as_str(raw) {
         return Ok(vec![single]);
     }
-    let list: Vec<JsonStr<'p>> = serde_json::from_str(raw.get()).map_err(|_| invalid(name, expected))?;
-    Ok(list.into_iter().map(|s| s.0).collect())
+    string_array(raw).ok_or_else(|| invalid(name, expected))
 }
 
 fn invalid(claim: &'static str, expected: &'static str) -> Error {
@@ -175,7 +177,7 @@ pub struct ClaimsView<'a> {
 impl<'a> ClaimsView<'a> {
     /// The raw JSON text of claim `name`.
     pub fn raw(&self, name: &str) -> Option<&'a str> {
-        self.claims.members.get(name).map(RawValue::get)
+        self.claims.members.get(name)
     }
 
     /// Claim `name` as a string; `None` when absent or not a string.
@@ -185,7 +187,7 @@ impl<'a> ClaimsView<'a> {
 
     /// Claim `name` deserialized as `T`; `None` when absent.
     pub fn get<T: DeserializeOwned>(&self, name: &str) -> Option<Result<T, serde_json::Error>> {
-        self.claims.members.get(name).map(|raw| serde_json::from_str(raw.get()))
+        self.claims.members.get(name).map(serde_json::from_str)
     }
 
     /// Whether claim `name` is present.

@@ -3,12 +3,9 @@
 
 use std::borrow::Cow;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use crate::algorithm::Algorithm;
 use crate::error::{Error, Part, TokenProblem};
-use crate::parse::json::{Members, ObjectError, as_str};
+use crate::parse::json::{Members, ObjectError, as_str, string_array};
 
 /// The default cap on a token's length, checked before any decoding.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -28,12 +25,9 @@ const COMPACT_ALPHABET: [bool; 256] = {
 
 /// A compact JWS whose header has been read; claims and signature still bytes.
 pub(crate) struct Jws<'t> {
-    /// `BASE64URL(header) || '.' || BASE64URL(payload)`: what was signed.
-    pub(crate) signing_input: &'t [u8],
     pub(crate) header: Header,
-    /// The claims set's JSON text (checked to be UTF-8, once).
-    pub(crate) payload: String,
-    pub(crate) signature: Vec<u8>,
+    /// What was signed, the claims set and the signature.
+    pub(crate) segments: Segments<'t>,
 }
 
 /// The JOSE header members tokengate acts on. `jku`, `x5u`, `jwk` and `x5c`
@@ -52,24 +46,32 @@ pub(crate) fn is_compact(token: &str) -> bool {
 
 pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, Error> {
     let segments = decode_segments(token, max_len)?;
-    Ok(Jws {
-        signing_input: segments.signing_input,
-        header: parse_header(&segments.header)?,
-        payload: segments.payload,
-        signature: segments.signature,
-    })
+    Ok(Jws { header: parse_header(segments.header())?, segments })
 }
 
 /// A compact JWS split and decoded, its header not yet read: the part every
 /// JWS tokengate reads (access tokens, DPoP proofs) shares.
 pub(crate) struct Segments<'t> {
-    /// What was signed.
+    /// `BASE64URL(header) || '.' || BASE64URL(payload)`: what was signed.
     pub(crate) signing_input: &'t [u8],
-    /// The header's JSON text (checked to be UTF-8).
-    pub(crate) header: String,
-    /// The payload's JSON text (checked to be UTF-8).
-    pub(crate) payload: String,
+    /// The header's JSON text, then the payload's: one buffer for both,
+    /// each part checked to be UTF-8.
+    json: String,
+    /// Where the payload starts in `json`.
+    payload_at: usize,
     pub(crate) signature: Vec<u8>,
+}
+
+impl Segments<'_> {
+    /// The header's JSON text.
+    pub(crate) fn header(&self) -> &str {
+        &self.json[..self.payload_at]
+    }
+
+    /// The payload's JSON text.
+    pub(crate) fn payload(&self) -> &str {
+        &self.json[self.payload_at..]
+    }
 }
 
 /// Size cap, alphabet, three segments, canonical base64url, UTF-8.
@@ -102,23 +104,46 @@ pub(crate) fn decode_segments(token: &str, max_len: usize) -> Result<Segments<'_
     if signature.is_empty() {
         return Err(refused(TokenProblem::MissingSignature));
     }
+    let (json, payload_at) = decode_json(header, payload).map_err(refused)?;
     Ok(Segments {
         signing_input: &bytes[..bytes.len() - signature.len() - 1],
-        header: decode_json(header, Part::Header).map_err(refused)?,
-        payload: decode_json(payload, Part::Claims).map_err(refused)?,
-        signature: decode(signature, Part::Signature).map_err(refused)?,
+        json,
+        payload_at,
+        signature: decode_into(signature, Part::Signature, Vec::new()).map_err(refused)?,
     })
 }
 
-/// Canonical unpadded base64url only: no padding, no `+`/`/`, no non-zero
-/// trailing bits (the `base64` engine refuses all three).
-/// A JSON segment: decoded, then checked to be UTF-8 (the only check of it).
-fn decode_json(segment: &str, part: Part) -> Result<String, TokenProblem> {
-    String::from_utf8(decode(segment, part)?).map_err(|_| TokenProblem::InvalidJson(part))
+/// The header and payload segments decoded into one buffer, then checked
+/// to be UTF-8 (the only check of it); where the payload starts.
+fn decode_json(header: &str, payload: &str) -> Result<(String, usize), TokenProblem> {
+    // A segment of n characters decodes to at most 3n/4 bytes.
+    let json = Vec::with_capacity((header.len() + payload.len()) / 4 * 3 + 3);
+    let json = decode_into(header, Part::Header, json)?;
+    let payload_at = json.len();
+    let json = decode_into(payload, Part::Claims, json)?;
+    match String::from_utf8(json) {
+        // Both parts are UTF-8 exactly when the whole is and the payload
+        // starts on a character boundary.
+        Ok(json) if json.is_char_boundary(payload_at) => Ok((json, payload_at)),
+        Ok(json) if std::str::from_utf8(&json.as_bytes()[..payload_at]).is_err() => {
+            Err(TokenProblem::InvalidJson(Part::Header))
+        }
+        Ok(_) => Err(TokenProblem::InvalidJson(Part::Claims)),
+        Err(error) if std::str::from_utf8(&error.as_bytes()[..payload_at]).is_err() => {
+            Err(TokenProblem::InvalidJson(Part::Header))
+        }
+        Err(_) => Err(TokenProblem::InvalidJson(Part::Claims)),
+    }
 }
 
-fn decode(segment: &str, part: Part) -> Result<Vec<u8>, TokenProblem> {
-    URL_SAFE_NO_PAD.decode(segment).map_err(|_| TokenProblem::NonCanonicalBase64(part))
+/// Canonical unpadded base64url only: no padding, no `+`/`/`, no non-zero
+/// trailing bits (`base64_simd` refuses all three, as the `base64` crate
+/// does), appended to `buffer`.
+fn decode_into(segment: &str, part: Part, mut buffer: Vec<u8>) -> Result<Vec<u8>, TokenProblem> {
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_append(segment, &mut buffer)
+        .map_err(|_| TokenProblem::NonCanonicalBase64(part))?;
+    Ok(buffer)
 }
 
 fn parse_header(json: &str) -> Result<Header, Error> {
@@ -134,8 +159,7 @@ fn parse_header(json: &str) -> Result<Header, Error> {
     if let Some(crit) = members.get("crit") {
         // RFC 7515 §4.1.11: a non-empty array of names the recipient must
         // understand. tokengate implements no JWS extension, so any name is unknown.
-        let names: Vec<crate::parse::json::JsonStr<'_>> = serde_json::from_str(crit.get())
-            .map_err(|_| malformed(TokenProblem::InvalidHeaderMember("crit")))?;
+        let names = string_array(crit).ok_or(malformed(TokenProblem::InvalidHeaderMember("crit")))?;
         if names.is_empty() {
             return Err(malformed(TokenProblem::InvalidHeaderMember("crit")));
         }

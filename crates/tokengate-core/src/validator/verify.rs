@@ -186,7 +186,7 @@ impl Validator {
     {
         let inner = &*self.inner;
         let jws = jws::parse(token, inner.max_token_bytes)?;
-        let claims = RawClaims::parse(&jws.payload)?;
+        let claims = RawClaims::parse(jws.segments.payload())?;
         let now = inner.clock.now();
         let issuer = inner.issuers.for_token(claims.string("iss")?.as_deref(), now)?;
         let Some(source) = issuer.keys() else { return self.introspected(issuer, token).await };
@@ -209,12 +209,15 @@ impl Validator {
                 return Err(error);
             }
         };
-        if !keys.select(alg, jws.header.kid.as_deref())?.verify(jws.signing_input, &jws.signature) {
+        if !keys
+            .select(alg, jws.header.kid.as_deref())?
+            .verify(jws.segments.signing_input, &jws.segments.signature)
+        {
             return Err(Error::InvalidSignature);
         }
         let origin = Origin::Jwt { algorithm: alg, key_id: jws.header.kid };
         let facts = Arc::new(issuer.check_claims(&claims, now, origin)?);
-        let typed: Arc<C> = Arc::new(claims.typed(&jws.payload, &facts)?);
+        let typed: Arc<C> = Arc::new(claims.typed(jws.segments.payload(), &facts)?);
         if let Some(cache) = &inner.cache {
             let entry = Entry {
                 issuer: match &issuer {
