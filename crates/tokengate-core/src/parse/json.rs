@@ -91,8 +91,9 @@ impl<'a> Members<'a> {
         Ok(members)
     }
 
-    /// The raw JSON of member `name`.
-    #[inline]
+    /// The raw JSON of member `name`. (Inlined, so that a literal name's
+    /// slot is found at compile time.)
+    #[inline(always)]
     pub(crate) fn get(&self, name: &str) -> Option<&'a str> {
         match known(name) {
             Some(slot) if self.members.len() <= MAX_INDEXED => {
@@ -152,6 +153,10 @@ impl<'a> Scanner<'a> {
                     }
                     _ => {
                         self.duplicate |= slot.is_some_and(|slot| slots[slot] != 0);
+                        if self.names.capacity() == 0 {
+                            // Room for a typical token's other names at once.
+                            self.names.reserve(16);
+                        }
                         self.names.push(name.clone());
                     }
                 }

@@ -114,8 +114,9 @@ impl Validator {
             // Refused before any signature work: this validator takes no proofs.
             return Err(Error::DpopNotAccepted);
         }
-        let (issuer, facts, claims) = self.claims_of::<C>(presented.token).await?;
+        // One reading of the clock for every check of this presentation.
         let now = inner.clock.now();
+        let (issuer, facts, claims) = self.claims_of::<C>(presented.token, now).await?;
         let proof = match &inner.dpop {
             Some(dpop) => {
                 let policy = presented.policy.or(issuer.dpop()).unwrap_or(dpop.default_policy());
@@ -159,7 +160,7 @@ impl Validator {
 
     /// The token's claims: an opaque token's from its issuer's
     /// authorization server; a JWT's from the cache, or verified here.
-    async fn claims_of<C>(&self, token: &str) -> Result<Claims<'_, C>, Error>
+    async fn claims_of<C>(&self, token: &str, now: u64) -> Result<Claims<'_, C>, Error>
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
@@ -168,26 +169,25 @@ impl Validator {
             return self.introspected(IssuerRef::Listed(index, issuer), token).await;
         }
         if let Some(cache) = &inner.cache {
-            let cached = cache.get(token).and_then(|entry| inner.cached(&entry));
+            let cached = cache.get(token).and_then(|entry| inner.cached(&entry, now));
             observe::cache_lookup(cached.is_some());
             if let Some(cached) = cached {
                 return Ok(cached);
             }
         }
-        self.local(token).await
+        self.local(token, now).await
     }
 
     /// A JWT, verified here: parse, issuer, algorithm and `typ`, key,
     /// signature, claims (or, for an issuer whose JWTs are introspected, the
     /// introspection answer); then kept in the cache.
-    async fn local<C>(&self, token: &str) -> Result<Claims<'_, C>, Error>
+    async fn local<C>(&self, token: &str, now: u64) -> Result<Claims<'_, C>, Error>
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
         let inner = &*self.inner;
         let jws = jws::parse(token, inner.max_token_bytes)?;
         let claims = RawClaims::parse(jws.segments.payload())?;
-        let now = inner.clock.now();
         let issuer = inner.issuers.for_token(claims.string("iss")?.as_deref(), now)?;
         let Some(source) = issuer.keys() else { return self.introspected(issuer, token).await };
 
@@ -265,9 +265,9 @@ impl Inner {
     /// claims type, not refused on time alone, and its issuer's key set the
     /// one that verified it (a refreshed set — a rotated or removed key —
     /// means verifying again).
-    fn cached<C: Send + Sync + 'static>(&self, entry: &Entry) -> Option<Claims<'_, C>> {
+    fn cached<C: Send + Sync + 'static>(&self, entry: &Entry, now: u64) -> Option<Claims<'_, C>> {
         let claims = entry.claims::<C>()?;
-        if self.clock.now() >= entry.facts.refused_from {
+        if now >= entry.facts.refused_from {
             return None;
         }
         let issuer = match &entry.issuer {
