@@ -3,6 +3,10 @@
 
 use std::borrow::Cow;
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+
 use crate::algorithm::Algorithm;
 use crate::error::{Error, Part, TokenProblem};
 use crate::parse::json::{Members, ObjectError, as_str, string_array};
@@ -32,6 +36,7 @@ pub(crate) struct Jws<'t> {
 
 /// The JOSE header members tokengate acts on. `jku`, `x5u`, `jwk` and `x5c`
 /// are never read: keys come only from the issuer's configured source.
+#[derive(Clone)]
 pub(crate) struct Header {
     pub(crate) alg: Algorithm,
     pub(crate) kid: Option<String>,
@@ -44,9 +49,59 @@ pub(crate) fn is_compact(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
-pub(crate) fn parse(token: &str, max_len: usize) -> Result<Jws<'_>, Error> {
-    let segments = decode_segments(token, max_len)?;
-    Ok(Jws { header: parse_header(segments.header())?, segments })
+/// An access token: its header from `headers` when a token with the same
+/// header segment was parsed before, else decoded, parsed and kept there.
+pub(crate) fn parse<'t>(token: &'t str, max_len: usize, headers: &HeaderCache) -> Result<Jws<'t>, Error> {
+    let split = split(token, max_len)?;
+    if let Some(header) = headers.get(split.header) {
+        return Ok(Jws { header, segments: split.decode(false)? });
+    }
+    let segments = split.decode(true)?;
+    let header = parse_header(segments.header())?;
+    headers.insert(split.header, &header);
+    Ok(Jws { header, segments })
+}
+
+/// JOSE headers recently parsed, by their encoded segment: an issuer's
+/// tokens share one, so most tokens skip decoding and parsing theirs. A few
+/// slots, picked by a hash of the segment and compared in full; only
+/// headers that parsed are kept, and a slot's reader never waits on its
+/// writer (nothing shared is written on a hit).
+pub(crate) struct HeaderCache {
+    slots: [ArcSwapOption<KnownHeader>; HEADER_SLOTS],
+}
+
+/// How many headers [`HeaderCache`] holds at most.
+const HEADER_SLOTS: usize = 8;
+
+struct KnownHeader {
+    segment: Box<str>,
+    header: Header,
+}
+
+impl HeaderCache {
+    pub(crate) fn new() -> Self {
+        HeaderCache { slots: Default::default() }
+    }
+
+    fn slot(&self, segment: &str) -> &ArcSwapOption<KnownHeader> {
+        // FNV-1a: cheap, and an attacker who aims headers at one slot only
+        // makes their own tokens miss (a miss costs what no cache costs).
+        let hash = segment.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+        &self.slots[(hash % HEADER_SLOTS as u64) as usize]
+    }
+
+    fn get(&self, segment: &str) -> Option<Header> {
+        let known = self.slot(segment).load();
+        known.as_ref().filter(|known| *known.segment == *segment).map(|known| known.header.clone())
+    }
+
+    fn insert(&self, segment: &str, header: &Header) {
+        let known = KnownHeader { segment: Box::from(segment), header: header.clone() };
+        self.slot(segment).store(Some(Arc::new(known)));
+    }
 }
 
 /// A compact JWS split and decoded, its header not yet read: the part every
@@ -76,6 +131,19 @@ impl Segments<'_> {
 
 /// Size cap, alphabet, three segments, canonical base64url, UTF-8.
 pub(crate) fn decode_segments(token: &str, max_len: usize) -> Result<Segments<'_>, Error> {
+    split(token, max_len)?.decode(true)
+}
+
+/// A compact JWS split into its three segments, none decoded yet.
+struct Split<'t> {
+    token: &'t str,
+    header: &'t str,
+    payload: &'t str,
+    signature: &'t str,
+}
+
+/// Size cap, no JSON serialization, three segments, a signature.
+fn split(token: &str, max_len: usize) -> Result<Split<'_>, Error> {
     let bytes = token.as_bytes();
     if bytes.len() > max_len {
         return Err(Error::TokenTooLarge { limit: max_len });
@@ -83,34 +151,48 @@ pub(crate) fn decode_segments(token: &str, max_len: usize) -> Result<Segments<'_
     if bytes.first() == Some(&b'{') {
         return Err(malformed(TokenProblem::JsonSerialization));
     }
-    // A byte outside the alphabet is reported as such whatever else is
-    // wrong; it is looked for only once something is (a token that decodes
-    // has none: base64url decoding refuses every other byte), so a good
-    // token is not scanned twice.
-    let refused = |problem: TokenProblem| {
-        if bytes.iter().all(|b| COMPACT_ALPHABET[usize::from(*b)]) {
-            malformed(problem)
-        } else {
-            malformed(TokenProblem::InvalidCharacters)
-        }
-    };
     let mut segments = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (segments.next(), segments.next(), segments.next(), segments.next())
     else {
         let dots = bytes.iter().filter(|b| **b == b'.').count();
-        return Err(refused(if dots == 4 { TokenProblem::Encrypted } else { TokenProblem::NotCompact }));
+        return Err(refused(
+            token,
+            if dots == 4 { TokenProblem::Encrypted } else { TokenProblem::NotCompact },
+        ));
     };
     if signature.is_empty() {
-        return Err(refused(TokenProblem::MissingSignature));
+        return Err(refused(token, TokenProblem::MissingSignature));
     }
-    let (json, payload_at) = decode_json(header, payload).map_err(refused)?;
-    Ok(Segments {
-        signing_input: &bytes[..bytes.len() - signature.len() - 1],
-        json,
-        payload_at,
-        signature: decode_into(signature, Part::Signature, Vec::new()).map_err(refused)?,
-    })
+    Ok(Split { token, header, payload, signature })
+}
+
+impl<'t> Split<'t> {
+    /// The segments decoded; the header only `with_header` (when it is not
+    /// known already; [`Segments::header`] is empty otherwise).
+    fn decode(&self, with_header: bool) -> Result<Segments<'t>, Error> {
+        let header = if with_header { self.header } else { "" };
+        let refused = |problem| refused(self.token, problem);
+        let (json, payload_at) = decode_json(header, self.payload).map_err(refused)?;
+        Ok(Segments {
+            signing_input: &self.token.as_bytes()[..self.token.len() - self.signature.len() - 1],
+            json,
+            payload_at,
+            signature: decode_into(self.signature, Part::Signature, Vec::new()).map_err(refused)?,
+        })
+    }
+}
+
+/// A byte outside the alphabet is reported as such whatever else is wrong;
+/// it is looked for only once something is (a token that decodes has none:
+/// base64url decoding refuses every other byte), so a good token is not
+/// scanned twice.
+fn refused(token: &str, problem: TokenProblem) -> Error {
+    if token.bytes().all(|b| COMPACT_ALPHABET[usize::from(b)]) {
+        malformed(problem)
+    } else {
+        malformed(TokenProblem::InvalidCharacters)
+    }
 }
 
 /// The header and payload segments decoded into one buffer, then checked
@@ -177,4 +259,58 @@ pub(crate) fn object_error(error: ObjectError, part: Part) -> Error {
 
 fn malformed(problem: TokenProblem) -> Error {
     Error::MalformedToken(problem)
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+
+    fn token(header: &str, claims: &str) -> String {
+        format!("{}.{}.c2ln", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims))
+    }
+
+    #[test]
+    fn a_known_header_is_not_parsed_again_and_only_good_headers_are_kept() {
+        let headers = HeaderCache::new();
+        let first = token(r#"{"alg":"ES256","kid":"k1","typ":"at+jwt"}"#, r#"{"sub":"a"}"#);
+        let jws = parse(&first, 8192, &headers).unwrap();
+        assert_eq!((jws.header.alg, jws.header.kid.as_deref()), (Algorithm::ES256, Some("k1")));
+        assert_eq!(jws.segments.header(), r#"{"alg":"ES256","kid":"k1","typ":"at+jwt"}"#);
+        // The same header segment, other claims: the header comes from the cache.
+        let second = token(r#"{"alg":"ES256","kid":"k1","typ":"at+jwt"}"#, r#"{"sub":"b"}"#);
+        let jws = parse(&second, 8192, &headers).unwrap();
+        assert_eq!((jws.header.alg, jws.header.typ.as_deref()), (Algorithm::ES256, Some("at+jwt")));
+        assert_eq!(
+            (jws.segments.header(), jws.segments.payload()),
+            ("", r#"{"sub":"b"}"#),
+            "not decoded again"
+        );
+        // A refused header is refused each time, never kept.
+        let bad = token(r#"{"alg":"ES256","alg":"none"}"#, r#"{"sub":"a"}"#);
+        for _ in 0..2 {
+            let refused = parse(&bad, 8192, &headers).err();
+            assert_eq!(refused, Some(malformed(TokenProblem::DuplicateMember(Part::Header))));
+        }
+        // A hit still decodes and checks the rest.
+        let broken = format!("{}.e30.AB", first.split('.').next().unwrap());
+        assert_eq!(
+            parse(&broken, 8192, &headers).err(),
+            Some(malformed(TokenProblem::NonCanonicalBase64(Part::Signature)))
+        );
+    }
+
+    #[test]
+    fn headers_beyond_the_slots_evict_each_other_and_stay_correct() {
+        let headers = HeaderCache::new();
+        for round in 0..3 {
+            for kid in 0..(3 * HEADER_SLOTS) {
+                let token = token(&format!(r#"{{"alg":"HS256","kid":"{kid}"}}"#), "{}");
+                let jws = parse(&token, 8192, &headers).unwrap();
+                assert_eq!(jws.header.kid, Some(kid.to_string()), "round {round}");
+            }
+        }
+    }
 }

@@ -11,7 +11,7 @@ use crate::cache::TokenCache;
 use crate::clock::{Clock, SystemClock};
 use crate::dpop::Dpop;
 use crate::issuer::{Issuer, TrustedIssuer};
-use crate::parse::jws::DEFAULT_MAX_TOKEN_BYTES;
+use crate::parse::jws::{DEFAULT_MAX_TOKEN_BYTES, HeaderCache};
 use crate::refusal::Challenge;
 use crate::request::TokenLocations;
 use crate::sharing::TokenSharing;
@@ -266,6 +266,7 @@ impl ValidatorBuilder {
                 issuers,
                 locations: self.locations,
                 max_token_bytes: self.max_token_bytes,
+                headers: HeaderCache::new(),
                 clock: self.clock,
                 challenge,
                 replays,

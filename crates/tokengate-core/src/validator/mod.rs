@@ -22,6 +22,7 @@ use crate::dpop::Dpop;
 use crate::error::Error;
 use crate::issuer::TrustedIssuer;
 use crate::keys::RefreshReason;
+use crate::parse::jws::HeaderCache;
 use crate::refusal::{Challenge, Refusal};
 use crate::request::{Presentation, Presented, RequestParts, Scheme, TokenLocations, extract_token};
 use crate::sharing::TokenSharing;
@@ -62,6 +63,8 @@ pub(super) struct Inner {
     issuers: Issuers,
     locations: TokenLocations,
     max_token_bytes: usize,
+    /// The JOSE headers of recent tokens, parsed.
+    headers: HeaderCache,
     clock: Arc<dyn Clock>,
     challenge: Challenge,
     replays: Arc<dyn ReplayStore>,

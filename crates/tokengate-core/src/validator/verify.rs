@@ -186,7 +186,7 @@ impl Validator {
         C: DeserializeOwned + Send + Sync + 'static,
     {
         let inner = &*self.inner;
-        let jws = jws::parse(token, inner.max_token_bytes)?;
+        let jws = jws::parse(token, inner.max_token_bytes, &inner.headers)?;
         let claims = RawClaims::parse(jws.segments.payload())?;
         let issuer = inner.issuers.for_token(claims.string("iss")?.as_deref(), now)?;
         let Some(source) = issuer.keys() else { return self.introspected(issuer, token).await };
