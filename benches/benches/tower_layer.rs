@@ -17,9 +17,7 @@
 //! After the run, the layer's added cost (mean minus the validator's mean)
 //! is printed from criterion's estimates.
 
-use std::convert::Infallible;
 use std::hint::black_box;
-use std::task::{Context, Poll};
 
 use criterion::Criterion;
 
@@ -27,68 +25,19 @@ mod common;
 #[path = "common/peers.rs"]
 #[allow(dead_code)] // `ready` only
 mod peers;
-use http::{Request, Response};
+#[path = "common/tower_case.rs"]
+mod tower_case;
 use peers::ready;
-use serde_json::json;
-use tokengate::{Algorithm, Issuer, KeySet, StandardClaims, Validator, Verified};
-use tokengate_testkit::{SigningKey, now};
+use tokengate::{Algorithm, StandardClaims};
 use tokengate_tower::{ScopeLayer, TokenLayer};
+use tower_case::{Inner, call, case, request};
 use tower_layer::Layer as _;
-use tower_service::Service;
 
-const ISS: &str = "https://login.example.com/tenant-42/v2.0";
-const AUD: &str = "https://api.example.com";
 const ALGORITHMS: [Algorithm; 2] = [Algorithm::ES256, Algorithm::HS256];
-
-fn request(authorization: Option<&str>) -> Request<()> {
-    let mut builder = Request::get("https://api.example.com/orders/42").header("accept", "application/json");
-    if let Some(value) = authorization {
-        builder = builder.header("authorization", value);
-    }
-    builder.body(()).unwrap()
-}
-
-/// The inner service: reads the verified subject, answers an empty body.
-#[derive(Clone)]
-struct Inner;
-
-impl Service<Request<()>> for Inner {
-    type Response = Response<String>;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Response<String>, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<()>) -> Self::Future {
-        black_box(request.extensions().get::<Verified<StandardClaims>>().map(|v| v.subject().is_some()));
-        std::future::ready(Ok(Response::new(String::new())))
-    }
-}
-
-fn call<S: Service<Request<()>, Response = Response<String>>>(service: &mut S, request: Request<()>) -> u16
-where
-    S::Error: std::fmt::Debug,
-{
-    ready(std::future::poll_fn(|cx| service.poll_ready(cx))).unwrap();
-    ready(service.call(request)).unwrap().status().as_u16()
-}
 
 fn bench(c: &mut Criterion) {
     for alg in ALGORITHMS {
-        let key = SigningKey::generate(alg).with_kid("k1");
-        let validator = Validator::builder()
-            .issuer(
-                Issuer::new(ISS).audience(AUD).algorithms([alg]).keys(KeySet::new([key.verification_key()])),
-            )
-            .build()
-            .unwrap();
-        let token = key.token(&json!({
-            "iss": ISS, "aud": AUD, "sub": "248289761001", "client_id": "app",
-            "scope": "orders:read orders:write", "iat": now(), "exp": now() + 3600,
-        }));
-        let authorization = format!("Bearer {token}");
+        let (validator, authorization) = case(alg);
 
         let mut group = c.benchmark_group(format!("tower-{alg}"));
         group.bench_function("validator", |b| {
