@@ -103,14 +103,7 @@ fn print_added_cost() {
 /// from other processes hits both alike; the median round decides. This is
 /// the robust figure on a busy machine, where separate criterion runs drift.
 fn paired(alg: Algorithm) -> (f64, f64) {
-    let key = SigningKey::generate(alg).with_kid("k1");
-    let validator = Validator::builder()
-        .issuer(Issuer::new(ISS).audience(AUD).algorithms([alg]).keys(KeySet::new([key.verification_key()])))
-        .build()
-        .unwrap();
-    let token =
-        key.token(&json!({ "iss": ISS, "aud": AUD, "sub": "s", "scope": "a b", "exp": now() + 3600 }));
-    let authorization = format!("Bearer {token}");
+    let (validator, authorization) = case(alg);
     let mut layered = TokenLayer::new(validator.clone()).layer(Inner);
     let per_round = if alg.is_symmetric() { 200 } else { 20 };
     let (mut bare, mut layer) = (Vec::new(), Vec::new());

@@ -33,7 +33,20 @@ fn main() {
         eprintln!("{} does not support {alg}", which.name());
         std::process::exit(2);
     };
-    measured(iterations, &|| assert!(verify(black_box(&case.token)).is_ok()));
+    let work = || assert!(verify(black_box(&case.token)).is_ok());
+    if std::env::var_os("PROFILE_TIMED").is_some() {
+        // Warm caches and the allocator first, untimed.
+        (0..iterations / 5).for_each(|_| work());
+    }
+    let started = std::time::Instant::now();
+    measured(iterations, &work);
+    // Wall clock of the loop alone (set-up excluded), for runs that
+    // alternate implementations (`benches/ab.sh`).
+    println!(
+        "{} {alg} {:.1} ns",
+        which.name(),
+        started.elapsed().as_nanos() as f64 / f64::from(iterations.max(1))
+    );
 }
 
 /// The measured loop; profile only this with

@@ -622,6 +622,20 @@ mod tests {
     }
 
     #[test]
+    fn registered_names_are_found_and_compared_past_the_slots() {
+        let filler = |name: &str, n: usize| (0..n).map(|i| format!("\"{name}{i}\":{i},")).collect::<String>();
+        for before in [0, 253, 254, 300] {
+            let json = format!("{{{}\"iss\":\"a\",{}\"sub\":\"b\"}}", filler("f", before), filler("k", 10));
+            let members = Members::parse(&json).unwrap();
+            assert_eq!((members.get("iss"), members.get("sub")), (Some("\"a\""), Some("\"b\"")), "{before}");
+            assert_eq!(members.get("aud"), None);
+            assert_eq!(members.get("k9"), Some("9"), "a name without a slot");
+            let repeated = format!("{{\"iss\":1,{}\"iss\":2}}", filler("f", before));
+            assert_eq!(Members::parse(&repeated).err(), Some(ObjectError::DuplicateMember), "{before}");
+        }
+    }
+
+    #[test]
     fn lone_surrogates_are_invalid_wherever_they_are() {
         for bad in [r#"{"a":"\ud800"}"#, r#"{"a":"\udc00x"}"#, r#"{"a":["\ud83dx"]}"#, r#"{"\ud800":1}"#] {
             assert_eq!(Members::parse(bad).err(), Some(ObjectError::Invalid), "{bad}");
