@@ -6,7 +6,6 @@
 
 use std::any::Any;
 use std::fmt;
-use std::hash::{BuildHasher, DefaultHasher, Hasher, RandomState};
 use std::sync::{Arc, Weak};
 
 use crate::issuer::TrustedIssuer;
@@ -25,10 +24,9 @@ pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 /// - **Keyed by the whole token**, compared byte for byte on a hit (no
 ///   digest collision can let a token in), in a hash table keyed with a
 ///   random per-process key (SipHash), so an attacker cannot aim many tokens
-///   at one bucket. The hash reads the token's last 32 bytes only — its
-///   signature, which for a token in the cache (only verified tokens are)
-///   the issuer's key produced: nothing an attacker can choose, and a
-///   lookup costs the same for a 700-byte token as for a 7-kilobyte one.
+///   at one bucket. (The whole token is hashed: an issuer that an attacker
+///   controls — a tenant of a multi-tenant rule — can give many verified
+///   tokens the same signature, so no part of a token alone will do.)
 /// - **Bounded** in entries and in bytes; the least useful entries are
 ///   evicted (TinyLFU): an eviction only costs a full validation next time.
 /// - **What a hit skips**: parsing, the key, the signature, the claim rules
@@ -44,34 +42,7 @@ pub const DEFAULT_TOKEN_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 ///   introspection source, bounded by the answer's `exp`.
 #[derive(Clone)]
 pub struct TokenCache {
-    entries: moka::sync::Cache<Arc<str>, Arc<Entry>, TailHash>,
-}
-
-/// How many of a token's last bytes the cache's hash reads.
-const HASHED_TAIL: usize = 32;
-
-/// SipHash, keyed per cache, over the last [`HASHED_TAIL`] bytes of what
-/// it hashes (a token: its signature).
-#[derive(Clone, Default)]
-struct TailHash(RandomState);
-
-impl BuildHasher for TailHash {
-    type Hasher = TailHasher;
-    fn build_hasher(&self) -> TailHasher {
-        TailHasher(self.0.build_hasher())
-    }
-}
-
-struct TailHasher(DefaultHasher);
-
-impl Hasher for TailHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.write(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..]);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0.finish()
-    }
+    entries: moka::sync::Cache<Arc<str>, Arc<Entry>>,
 }
 
 /// One verified token.
@@ -110,7 +81,7 @@ impl TokenCache {
                 let size = (token.len() + entry.facts.approximate_size() + ENTRY_OVERHEAD) as u64;
                 u32::try_from(size.max(share)).unwrap_or(u32::MAX)
             })
-            .build_with_hasher(TailHash::default());
+            .build();
         TokenCache { entries }
     }
 
@@ -160,27 +131,5 @@ impl Entry {
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenCache").field("entries", &self.entry_count()).finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_hash_reads_the_tail_and_a_hit_the_whole_token() {
-        let hash = TailHash::default();
-        let tail = "s".repeat(HASHED_TAIL);
-        let (a, b) = (format!("a.{tail}"), format!("b.{tail}"));
-        assert_eq!(hash.hash_one(a.as_str()), hash.hash_one(b.as_str()), "only the tail is hashed");
-        assert_ne!(hash.hash_one("short-a"), hash.hash_one("short-b"));
-        assert_ne!(TailHash::default().hash_one("t"), hash.hash_one("t"), "each cache has its own key");
-        // Tokens that share their tail share a bucket, never an entry.
-        let cache: moka::sync::Cache<Arc<str>, u8, TailHash> =
-            moka::sync::Cache::builder().build_with_hasher(TailHash::default());
-        cache.insert(Arc::from(a.as_str()), 1);
-        cache.insert(Arc::from(b.as_str()), 2);
-        assert_eq!((cache.get(a.as_str()), cache.get(b.as_str())), (Some(1), Some(2)));
-        assert_eq!(cache.get(format!("c.{tail}").as_str()), None);
     }
 }
