@@ -85,8 +85,8 @@ impl HeaderCache {
     }
 
     fn slot(&self, segment: &str) -> &ArcSwapOption<KnownHeader> {
-        // FNV-1a: cheap, and an attacker who aims headers at one slot only
-        // makes their own tokens miss (a miss costs what no cache costs).
+        // FNV-1a: cheap. Headers aimed at one slot, or a flood of distinct
+        // ones, only make tokens miss, and a miss costs what no cache costs.
         let hash = segment.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
         });
