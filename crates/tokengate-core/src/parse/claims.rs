@@ -3,6 +3,7 @@
 
 use std::any::{Any, TypeId};
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt;
 
 use serde::de::DeserializeOwned;
@@ -25,12 +26,14 @@ const CNF: &str = "an object whose `jkt`, when present, is a string";
 /// The claims set of a token as raw JSON members, each read on demand.
 pub(crate) struct RawClaims<'p> {
     members: Members<'p>,
+    /// `aud` once read (by the claim rules), for [`StandardClaims`] after them.
+    audiences: OnceCell<Option<Vec<Cow<'p, str>>>>,
 }
 
 impl<'p> RawClaims<'p> {
     pub(crate) fn parse(payload: &'p str) -> Result<Self, Error> {
         Members::parse(payload)
-            .map(|members| RawClaims { members })
+            .map(|members| RawClaims { members, audiences: OnceCell::new() })
             .map_err(|e| object_error(e, Part::Claims))
     }
 
@@ -63,7 +66,7 @@ impl<'p> RawClaims<'p> {
     /// so for an accepted token these are exactly what serde would read.
     /// `None` (serde decides) if `aud` or `nbf` somehow is not as checked.
     fn standard(&self, facts: &TokenFacts) -> Option<StandardClaims> {
-        let aud = self.audiences().ok()?.map(|list| list.into_iter().map(Cow::into_owned).collect());
+        let aud = self.audiences().ok()?.map(|list| list.iter().map(|aud| aud.to_string()).collect());
         Some(StandardClaims {
             iss: facts.issuer.clone(),
             sub: facts.subject.clone(),
@@ -77,7 +80,7 @@ impl<'p> RawClaims<'p> {
     }
 
     pub(crate) fn view(&self) -> ClaimsView<'_> {
-        ClaimsView { claims: self }
+        ClaimsView { members: &self.members }
     }
 
     pub(crate) fn contains(&self, name: &str) -> bool {
@@ -118,12 +121,17 @@ impl<'p> RawClaims<'p> {
         Ok(Some(value))
     }
 
-    /// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
-    pub(crate) fn audiences(&self) -> Result<Option<Vec<Cow<'p, str>>>, Error> {
-        self.members
+    /// `aud`: a string or an array of strings (RFC 7519 §4.1.3). Read once.
+    pub(crate) fn audiences(&self) -> Result<Option<&[Cow<'p, str>]>, Error> {
+        if let Some(read) = self.audiences.get() {
+            return Ok(read.as_deref());
+        }
+        let read = self
+            .members
             .get("aud")
             .map(|raw| string_or_array(raw, "aud", "a string or an array of strings"))
-            .transpose()
+            .transpose()?;
+        Ok(self.audiences.get_or_init(|| read).as_deref())
     }
 
     /// The granted scopes: `scope` (a space-separated string), else `scp`
@@ -171,33 +179,33 @@ fn invalid(claim: &'static str, expected: &'static str) -> Error {
 /// (see [`Issuer::check`](crate::Issuer::check)).
 #[derive(Clone, Copy)]
 pub struct ClaimsView<'a> {
-    claims: &'a RawClaims<'a>,
+    members: &'a Members<'a>,
 }
 
 impl<'a> ClaimsView<'a> {
     /// The raw JSON text of claim `name`.
     pub fn raw(&self, name: &str) -> Option<&'a str> {
-        self.claims.members.get(name)
+        self.members.get(name)
     }
 
     /// Claim `name` as a string; `None` when absent or not a string.
     pub fn str(&self, name: &str) -> Option<Cow<'a, str>> {
-        self.claims.members.get(name).and_then(as_str)
+        self.members.get(name).and_then(as_str)
     }
 
     /// Claim `name` deserialized as `T`; `None` when absent.
     pub fn get<T: DeserializeOwned>(&self, name: &str) -> Option<Result<T, serde_json::Error>> {
-        self.claims.members.get(name).map(serde_json::from_str)
+        self.members.get(name).map(serde_json::from_str)
     }
 
     /// Whether claim `name` is present.
     pub fn contains(&self, name: &str) -> bool {
-        self.claims.contains(name)
+        self.members.get(name).is_some()
     }
 
     /// The names of all claims, in token order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.claims.members.names()
+        self.members.names()
     }
 }
 
