@@ -226,6 +226,24 @@ fn b64token_allows_its_alphabet_and_trailing_padding() {
 }
 
 #[test]
+fn b64token_decides_every_byte_as_rfc_6750_says() {
+    let alphabet = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
+    for byte in 0..=u8::MAX {
+        // Alone, and early and late in a token long enough for a vectorised scan.
+        let text = [byte];
+        let Ok(alone) = std::str::from_utf8(&text) else { continue };
+        let expected = alphabet(byte);
+        assert_eq!(check_b64token(alone).is_ok(), expected, "{byte:#04x}");
+        for (before, after) in [(3, 60), (60, 3)] {
+            let long = format!("{}{alone}{}", "a".repeat(before), "b".repeat(after));
+            assert_eq!(check_b64token(&long).is_ok(), expected, "{byte:#04x} at {before}");
+        }
+    }
+    // Bytes above ASCII come as UTF-8; none is in the alphabet.
+    assert!(check_b64token(&format!("{}é", "a".repeat(40))).is_err());
+}
+
+#[test]
 fn a_presentation_debug_form_shows_no_credential() {
     let token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLWJ5dGVz";
     let presentation =
