@@ -32,7 +32,11 @@ for alg in $ALGS; do
     n=$(iterations "$alg")
     [ -n "$n" ] || { echo "unknown algorithm $alg" >&2; exit 2; }
     for round in $(seq "$ROUNDS"); do
-        for impl in $IMPLS; do
+        # Every other round in reverse order, so that no implementation
+        # always runs furthest from the floor.
+        order=$IMPLS
+        ((round % 2 == 0)) && order=$(echo "$IMPLS" | tr ' ' '\n' | tac | tr '\n' ' ')
+        for impl in $order; do
             # aliri has no EdDSA: the driver says so and exits 2.
             PROFILE_TIMED=1 timeout 120 "$BIN" "$alg" "$n" "$impl" 2>/dev/null >>"$OUT" || true
         done
@@ -59,6 +63,27 @@ awk -v impls="$IMPLS" -v algs="$ALGS" '
                 if (!(key in times)) { printf " %24s", "-"; continue }
                 m = median(times[key])
                 printf " %13.2f µs %7.2fx", m / 1000, m / floor
+            }
+            printf "\n"
+        }
+        # The same ratios taken within each round (a run over its round'"'"'s
+        # floor run, seconds apart), then their median: what drift between
+        # rounds cannot move.
+        printf "\nratio to the floor within each round: median (lowest-highest)\n"
+        printf "%-6s", "alg"; for (i = 1; i <= ni; i++) printf " %24s", I[i]; printf "\n"
+        for (a = 1; a <= na; a++) {
+            nf = split(times[A[a] " floor"], F, " ")
+            printf "%-6s", A[a]
+            for (i = 1; i <= ni; i++) {
+                key = A[a] " " I[i]
+                if (!(key in times) || split(times[key], T, " ") != nf) { printf " %24s", "-"; continue }
+                list = ""; low = 0; high = 0
+                for (k = 1; k <= nf; k++) {
+                    r = T[k] / F[k]; list = list " " r
+                    if (k == 1 || r < low) low = r
+                    if (k == 1 || r > high) high = r
+                }
+                printf " %7.2fx (%5.2f-%5.2f)", median(list), low, high
             }
             printf "\n"
         }

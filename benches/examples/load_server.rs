@@ -6,7 +6,12 @@
 //! load_server open ADDR                                   # no token check (axum 0.8, as the demo)
 //! load_server open-axum07 ADDR                            # no token check (axum 0.7, as jwt-authorizer)
 //! load_server jwt-authorizer ADDR JWKS_URL ISSUER AUDIENCE  # jwt-authorizer 0.15 (axum 0.7)
+//! load_server tokengate ADDR JWKS_URL ISSUER AUDIENCE     # tokengate's Tower layer alone (axum 0.8)
 //! ```
+//!
+//! The `tokengate` variant is the library without the demo around it: one
+//! route, one layer, the cache on (the default), so that the load test can
+//! tell the library's cost from the demo's.
 //!
 //! Each prints `listening on http://ADDR` (as bound; port 0 picks one) once
 //! it accepts connections, and serves until killed. The unprotected servers
@@ -115,11 +120,44 @@ async fn jwt_authorizer(
     axum07::serve(listener, app).await.map_err(|e| e.to_string())
 }
 
+async fn tokengate_alone(
+    addr: SocketAddr,
+    jwks_url: &str,
+    issuer: &str,
+    audience: &str,
+) -> Result<(), String> {
+    use axum::routing::get;
+    use tokengate::jwks::JwksSource;
+    use tokengate::{Algorithm, Issuer, StandardClaims, Validator};
+    use tokengate_tower::TokenLayer;
+    use tokengate_tower::axum::Auth;
+
+    async fn me(Auth(token): Auth<StandardClaims>) -> axum::Json<Me> {
+        axum::Json(Me {
+            sub: token.subject().map(str::to_owned),
+            iss: token.issuer().map(str::to_owned),
+            client_id: token.client_id().map(str::to_owned),
+            scopes: token.scopes().iter().map(str::to_owned).collect(),
+            jti: token.token_id().map(str::to_owned),
+            exp: token.expires_at(),
+        })
+    }
+
+    let keys = JwksSource::from_url(jwks_url).allow_http_loopback(true).build().map_err(|e| e.to_string())?;
+    let validator = Validator::builder()
+        .issuer(Issuer::new(issuer).audience(audience).algorithms([Algorithm::ES256]).key_source(keys))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let app = axum::Router::new().route("/me", get(me)).layer(TokenLayer::new(validator));
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| e.to_string())?;
+    announce(listener.local_addr().map_err(|e| e.to_string())?);
+    axum::serve(listener, app).await.map_err(|e| e.to_string())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage =
-        "usage: load_server open|open-axum07 ADDR | load_server jwt-authorizer ADDR JWKS_URL ISSUER AUDIENCE";
+    let usage = "usage: load_server open|open-axum07 ADDR | load_server jwt-authorizer|tokengate ADDR JWKS_URL ISSUER AUDIENCE";
     let Some(addr) = args.get(1).and_then(|a| a.parse::<SocketAddr>().ok()) else {
         eprintln!("{usage}");
         return ExitCode::from(2);
@@ -133,6 +171,9 @@ async fn main() -> ExitCode {
         ("open-axum07", []) => open_axum07(addr).await.map_err(|e| e.to_string()),
         ("jwt-authorizer", [jwks_url, issuer, audience]) => {
             jwt_authorizer(addr, jwks_url, issuer, audience).await
+        }
+        ("tokengate", [jwks_url, issuer, audience]) => {
+            tokengate_alone(addr, jwks_url, issuer, audience).await
         }
         _ => {
             eprintln!("{usage}");
