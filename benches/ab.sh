@@ -32,11 +32,11 @@ for alg in $ALGS; do
     n=$(iterations "$alg")
     [ -n "$n" ] || { echo "unknown algorithm $alg" >&2; exit 2; }
     for round in $(seq "$ROUNDS"); do
-        # Every other round in reverse order, so that no implementation
-        # always runs furthest from the floor.
-        order=$IMPLS
-        ((round % 2 == 0)) && order=$(echo "$IMPLS" | tr ' ' '\n' | tac | tr '\n' ' ')
-        for impl in $order; do
+        # Each round starts one implementation later, so that over the
+        # rounds every one runs at every distance from the floor's run.
+        read -r -a list <<<"$IMPLS"
+        for i in "${!list[@]}"; do
+            impl=${list[$(((i + round - 1) % ${#list[@]}))]}
             # aliri has no EdDSA: the driver says so and exits 2.
             PROFILE_TIMED=1 timeout 120 "$BIN" "$alg" "$n" "$impl" 2>/dev/null >>"$OUT" || true
         done

@@ -39,6 +39,7 @@ THREADS=${LOAD_THREADS:-2}
 WARMUP=${LOAD_WARMUP_SECS:-2}
 PIN=${LOAD_PIN:-0}
 INSTR=${LOAD_INSTRUCTIONS:-0}
+[[ "$PIN" =~ ^[01]$ && "$INSTR" =~ ^[01]$ ]] || { echo "LOAD_PIN and LOAD_INSTRUCTIONS are 0 or 1" >&2; exit 2; }
 for n in "$SECS" "$ROUNDS" "$CONNS" "$THREADS" "$WARMUP"; do
     [[ "$n" =~ ^[0-9]+$ ]] || { echo "LOAD_* values are whole numbers" >&2; exit 2; }
 done
@@ -175,14 +176,19 @@ if [ "$INSTR" = 1 ]; then
         pid=${PID_OF[$v]}
         wrk_once() { timeout $(($1 + 30)) wrk -t1 -c4 -d"$1"s -H "Authorization: Bearer $TOKEN" "http://${ADDR[$v]}/me"; }
         ((WARMUP > 0)) && wrk_once "$WARMUP" >/dev/null
-        timeout 60 callgrind_control -z "$pid" >/dev/null 2>&1
+        # Two dumps (each holds what ran since the one before): start-up and
+        # warm-up in the first, the measured run in the second. The tool
+        # exits 0 even when it reaches no process, so the files are checked.
+        timeout 60 callgrind_control -d "$pid" >/dev/null 2>&1
         wrk_once "$SECS" >"$WORK/wrk.txt"
         timeout 60 callgrind_control -d "$pid" >/dev/null 2>&1
+        dump="$WORK/callgrind.$pid.2"
+        [ -f "$WORK/callgrind.$pid.1" ] && [ -f "$dump" ] ||
+            { echo "callgrind did not dump $v's counts (pid $pid)" >&2; exit 1; }
         requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
         bad=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$WORK/wrk.txt")
         [ "${bad:-0}" = 0 ] || { echo "$v answered $bad requests with a non-2xx status" >&2; exit 1; }
         ((${requests:-0} > 0)) || { echo "$v answered no request" >&2; exit 1; }
-        dump=$(ls -t "$WORK/callgrind.$pid".* | head -1)
         instructions=$(awk '/^(summary|totals):/ {print $2; exit}' "$dump")
         PER_REQUEST[$v]=$((instructions / requests))
         printf '%-18s %8s requests  %8s instructions per request\n' "$v" "$requests" "${PER_REQUEST[$v]}" >&2
