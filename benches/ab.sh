@@ -15,6 +15,7 @@ ROUNDS=${AB_ROUNDS:-7}
 ALGS=${AB_ALGS:-"HS256 RS256 PS256 ES256 ES384 EdDSA"}
 [[ "$ROUNDS" =~ ^[0-9]+$ ]] && ((ROUNDS >= 1 && ROUNDS <= 50)) || { echo "AB_ROUNDS: 1-50" >&2; exit 2; }
 IMPLS="floor jsonwebtoken jwt-simple aliri tokengate tokengate-cached"
+read -r -a ORDER <<<"$IMPLS"
 
 cargo build --release -p tokengate-benches --example profile_validate >&2
 BIN="${CARGO_TARGET_DIR:-target}/release/examples/profile_validate"
@@ -34,9 +35,8 @@ for alg in $ALGS; do
     for round in $(seq "$ROUNDS"); do
         # Each round starts one implementation later, so that over the
         # rounds every one runs at every distance from the floor's run.
-        read -r -a list <<<"$IMPLS"
-        for i in "${!list[@]}"; do
-            impl=${list[$(((i + round - 1) % ${#list[@]}))]}
+        for i in "${!ORDER[@]}"; do
+            impl=${ORDER[$(((i + round - 1) % ${#ORDER[@]}))]}
             # aliri has no EdDSA: the driver says so and exits 2.
             PROFILE_TIMED=1 timeout 120 "$BIN" "$alg" "$n" "$impl" 2>/dev/null >>"$OUT" || true
         done

@@ -45,6 +45,10 @@ for n in "$SECS" "$ROUNDS" "$CONNS" "$THREADS" "$WARMUP"; do
 done
 ((SECS >= 1 && SECS <= 120 && ROUNDS >= 1 && ROUNDS <= 10 && CONNS >= 1 && CONNS <= 512 && THREADS >= 1 && THREADS <= 8 && WARMUP <= 10)) ||
     { echo "out of bounds: 1-120 s, 1-10 rounds, 1-512 connections, 1-8 threads, warm-up <= 10 s" >&2; exit 2; }
+if [ "$INSTR" = 1 ]; then
+    # Under callgrind a server runs ~50x slower: a light load is enough.
+    THREADS=1 CONNS=4
+fi
 ((CONNS >= THREADS)) || CONNS=$THREADS
 SERVER_CPU=()
 WRK_CPU=()
@@ -169,41 +173,6 @@ for v in "${PROTECTED[@]}"; do
 done
 echo "all answer 200 to the token; the protected ones 401 to a forged one" >&2
 
-if [ "$INSTR" = 1 ]; then
-    step "user-space instructions per request (callgrind): ${SECS} s of wrk -t1 -c4 each, after ${WARMUP} s of warm-up"
-    declare -A PER_REQUEST
-    for v in "${VARIANTS[@]}"; do
-        pid=${PID_OF[$v]}
-        wrk_once() { timeout $(($1 + 30)) wrk -t1 -c4 -d"$1"s -H "Authorization: Bearer $TOKEN" "http://${ADDR[$v]}/me"; }
-        ((WARMUP > 0)) && wrk_once "$WARMUP" >/dev/null
-        # Two dumps (each holds what ran since the one before): start-up and
-        # warm-up in the first, the measured run in the second. The tool
-        # exits 0 even when it reaches no process, so the files are checked.
-        timeout 60 callgrind_control -d "$pid" >/dev/null 2>&1
-        wrk_once "$SECS" >"$WORK/wrk.txt"
-        timeout 60 callgrind_control -d "$pid" >/dev/null 2>&1
-        dump="$WORK/callgrind.$pid.2"
-        [ -f "$WORK/callgrind.$pid.1" ] && [ -f "$dump" ] ||
-            { echo "callgrind did not dump $v's counts (pid $pid)" >&2; exit 1; }
-        requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
-        bad=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$WORK/wrk.txt")
-        [ "${bad:-0}" = 0 ] || { echo "$v answered $bad requests with a non-2xx status" >&2; exit 1; }
-        ((${requests:-0} > 0)) || { echo "$v answered no request" >&2; exit 1; }
-        instructions=$(awk '/^(summary|totals):/ {print $2; exit}' "$dump")
-        PER_REQUEST[$v]=$((instructions / requests))
-        printf '%-18s %8s requests  %8s instructions per request\n' "$v" "$requests" "${PER_REQUEST[$v]}" >&2
-    done
-    echo
-    echo "GET /me on 127.0.0.1 under callgrind, wrk -t1 -c4 for ${SECS} s per variant: user-space instructions per request (the kernel's not counted)"
-    printf '%-18s %14s %26s\n' variant "per request" "over open (same axum)"
-    for v in "${VARIANTS[@]}"; do
-        base=open
-        case "$v" in jwt-authorizer | open-axum07) base=open-axum07 ;; esac
-        printf '%-18s %14s %+26d\n' "$v" "${PER_REQUEST[$v]}" $((PER_REQUEST[$v] - PER_REQUEST[$base]))
-    done
-    exit 0
-fi
-
 # Latency from wrk ("812.00us", "1.20ms", "2.01s") in microseconds.
 to_us() {
     awk -v v="$1" 'BEGIN {
@@ -212,19 +181,65 @@ to_us() {
     }'
 }
 
-# run VARIANT SECONDS: one wrk run; prints "requests/s p50(us) p99(us) non-2xx errors".
+# run VARIANT SECONDS: one wrk run; prints "requests/s p50(us) p99(us)
+# socket-errors requests", and fails on a run that is not valid (a non-2xx
+# answer, or no answer at all).
 run() {
     local out="$WORK/wrk.txt"
     timeout $(($2 + 30)) "${WRK_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$2"s --latency \
         -H "Authorization: Bearer $TOKEN" "http://${ADDR[$1]}/me" >"$out"
-    local rps p50 p99 bad errors
+    local rps p50 p99 bad errors requests
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
     p50=$(to_us "$(awk '$1 == "50%" {print $2}' "$out")")
     p99=$(to_us "$(awk '$1 == "99%" {print $2}' "$out")")
     bad=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
     errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$out")
-    echo "$rps $p50 $p99 ${bad:-0} ${errors:-0}"
+    requests=$(awk '/requests in/ {print $1}' "$out")
+    if [ "${bad:-0}" != 0 ]; then
+        echo "$1 answered $bad requests with a non-2xx status: not a valid run" >&2
+        return 1
+    fi
+    if ((${requests:-0} == 0)); then
+        echo "$1 answered no request (stopped?): not a valid run" >&2
+        return 1
+    fi
+    echo "$rps $p50 $p99 ${errors:-0} $requests"
 }
+
+# The unprotected server a variant is compared with: the one on its axum.
+base_of() {
+    case "$1" in jwt-authorizer | open-axum07) echo open-axum07 ;; *) echo open ;; esac
+}
+
+if [ "$INSTR" = 1 ]; then
+    step "user-space instructions per request (callgrind): ${SECS} s of wrk -t$THREADS -c$CONNS each, after ${WARMUP} s of warm-up"
+    declare -A PER_REQUEST
+    for v in "${VARIANTS[@]}"; do
+        pid=${PID_OF[$v]}
+        ((WARMUP > 0)) && run "$v" "$WARMUP" >/dev/null
+        # Two dumps (each holds what ran since the one before): start-up and
+        # warm-up in the first, the measured run in the second. The tool
+        # exits 0 even when it reaches no process, so the files are checked.
+        timeout 60 callgrind_control -d "$pid" >/dev/null 2>&1
+        r=$(run "$v" "$SECS")
+        timeout 60 callgrind_control -d "$pid" >/dev/null 2>&1
+        dump="$WORK/callgrind.$pid.2"
+        [ -f "$WORK/callgrind.$pid.1" ] && [ -f "$dump" ] ||
+            { echo "callgrind did not dump $v's counts (pid $pid)" >&2; exit 1; }
+        read -r _ _ _ _ requests <<<"$r"
+        instructions=$(awk '/^(summary|totals):/ {print $2; exit}' "$dump")
+        PER_REQUEST[$v]=$((instructions / requests))
+        printf '%-18s %8s requests  %8s instructions per request\n' "$v" "$requests" "${PER_REQUEST[$v]}" >&2
+    done
+    echo
+    echo "GET /me on 127.0.0.1 under callgrind, wrk -t$THREADS -c$CONNS for ${SECS} s per variant: user-space instructions per request (the kernel's not counted)"
+    printf '%-18s %14s %26s\n' variant "per request" "over open (same axum)"
+    for v in "${VARIANTS[@]}"; do
+        base=$(base_of "$v")
+        printf '%-18s %14s %+26d\n' "$v" "${PER_REQUEST[$v]}" $((PER_REQUEST[$v] - PER_REQUEST[$base]))
+    done
+    exit 0
+fi
 
 if ((WARMUP > 0)); then
     step "warm-up: ${WARMUP} s each"
@@ -241,17 +256,9 @@ for round in $(seq "$ROUNDS"); do
         v=${VARIANTS[$(((i + round - 1) % n))]}
         r=$(run "$v" "$SECS")
         RESULTS[$v]+="$r;"
-        read -r rps p50 p99 bad errors <<<"$r"
-        printf '%-18s %10.0f req/s  p50 %7.0f µs  p99 %7.0f µs  non-2xx %s  socket errors %s\n' \
-            "$v" "$rps" "$p50" "$p99" "$bad" "$errors" >&2
-        if [ "$bad" != 0 ]; then
-            echo "$v answered $bad requests with a non-2xx status: not a valid run" >&2
-            exit 1
-        fi
-        if awk -v r="$rps" 'BEGIN {exit !(r + 0 == 0)}'; then
-            echo "$v answered no request (stopped?): not a valid run" >&2
-            exit 1
-        fi
+        read -r rps p50 p99 errors _ <<<"$r"
+        printf '%-18s %10.0f req/s  p50 %7.0f µs  p99 %7.0f µs  socket errors %s\n' \
+            "$v" "$rps" "$p50" "$p99" "$errors" >&2
     done
 done
 
@@ -267,7 +274,6 @@ round_ratios() {
         awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f %.2f %.2f\n", m, a[1], a[NR]}'
 }
 read -r open_rps _ _ <<<"$(summary open)"
-read -r open07_rps _ _ <<<"$(summary open-axum07)"
 echo
 if [ "$PIN" = 1 ]; then
     cpus="the server on CPU 1, wrk on CPU 0"
@@ -279,8 +285,8 @@ printf '%-18s %12s %10s %10s %14s %18s %24s\n' variant "req/s" "p50 µs" "p99 µ
     "per round: median (range)"
 for v in "${VARIANTS[@]}"; do
     read -r rps p50 p99 <<<"$(summary "$v")"
-    same=$open_rps base=open
-    case "$v" in jwt-authorizer | open-axum07) same=$open07_rps base=open-axum07 ;; esac
+    base=$(base_of "$v")
+    read -r same _ _ <<<"$(summary "$base")"
     read -r median low high <<<"$(round_ratios "$v" "$base")"
     printf '%-18s %12s %10s %10s %13.2f× %17.2f× %12s× (%s–%s)\n' "$v" "$rps" "$p50" "$p99" \
         "$(echo "$rps $open_rps" | awk '{print $1 / $2}')" "$(echo "$rps $same" | awk '{print $1 / $2}')" \

@@ -1,6 +1,7 @@
-//! The comparison servers of `benches/load.sh`, each serving `GET /me` with
-//! the demo servers' JSON shape (`{"sub", "iss", "client_id", "scopes",
-//! "jti", "exp"}`) on loopback:
+//! The comparison servers of `benches/load.sh`, each serving `GET /me` on
+//! loopback with the demo servers' own answer type
+//! (`tokengate_examples::api::Me`: `{"sub", "iss", "client_id", "scopes",
+//! "jti", "exp"}`):
 //!
 //! ```sh
 //! load_server open ADDR                                   # no token check (axum 0.8, as the demo)
@@ -20,29 +21,19 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use tokengate_examples::api::Me;
 
-/// The body of `GET /me`, as the demo servers answer it.
-#[derive(Clone, Debug, Serialize)]
-struct Me {
-    sub: Option<String>,
-    iss: Option<String>,
-    client_id: Option<String>,
-    scopes: Vec<String>,
-    jti: Option<String>,
-    exp: Option<u64>,
-}
-
-impl Me {
-    fn fixed() -> Me {
-        Me {
-            sub: Some("demo-user".into()),
-            iss: Some("http://127.0.0.1".into()),
-            client_id: Some("demo-client".into()),
-            scopes: vec!["profile".into()],
-            jti: None,
-            exp: Some(4_000_000_000),
-        }
+/// What the unprotected servers answer: fixed values in the demo's own
+/// `/me` shape.
+fn fixed_me() -> Me {
+    Me {
+        sub: Some("demo-user".into()),
+        iss: Some("http://127.0.0.1".into()),
+        client_id: Some("demo-client".into()),
+        scopes: vec!["profile".into()],
+        jti: None,
+        exp: Some(4_000_000_000),
     }
 }
 
@@ -63,27 +54,27 @@ struct Claims {
     exp: Option<u64>,
 }
 
-fn announce(addr: SocketAddr) {
+/// Binds `addr`, prints `listening on http://ADDR` once it accepts
+/// connections, and serves `app` (axum 0.8).
+async fn serve(addr: SocketAddr, app: axum::Router) -> Result<(), String> {
+    let listener = bind(addr).await?;
+    axum::serve(listener, app).await.map_err(|e| e.to_string())
+}
+
+/// The same on axum 0.7.
+async fn serve07(addr: SocketAddr, app: axum07::Router) -> Result<(), String> {
+    let listener = bind(addr).await?;
+    axum07::serve(listener, app).await.map_err(|e| e.to_string())
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, String> {
     use std::io::Write as _;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| e.to_string())?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "listening on http://{addr}");
+    let _ = writeln!(out, "listening on http://{bound}");
     let _ = out.flush();
-}
-
-async fn open(addr: SocketAddr) -> std::io::Result<()> {
-    use axum::routing::get;
-    let app = axum::Router::new().route("/me", get(|| async { axum::Json(Me::fixed()) }));
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    announce(listener.local_addr()?);
-    axum::serve(listener, app).await
-}
-
-async fn open_axum07(addr: SocketAddr) -> std::io::Result<()> {
-    use axum07::routing::get;
-    let app = axum07::Router::new().route("/me", get(|| async { axum07::Json(Me::fixed()) }));
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    announce(listener.local_addr()?);
-    axum07::serve(listener, app).await
+    Ok(listener)
 }
 
 async fn jwt_authorizer(
@@ -115,9 +106,7 @@ async fn jwt_authorizer(
         .await
         .map_err(|e| format!("jwt-authorizer: {e}"))?;
     let app = axum07::Router::new().route("/me", get(me)).layer(authorizer.into_layer());
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| e.to_string())?;
-    announce(listener.local_addr().map_err(|e| e.to_string())?);
-    axum07::serve(listener, app).await.map_err(|e| e.to_string())
+    serve07(addr, app).await
 }
 
 async fn tokengate_alone(
@@ -133,14 +122,7 @@ async fn tokengate_alone(
     use tokengate_tower::axum::Auth;
 
     async fn me(Auth(token): Auth<StandardClaims>) -> axum::Json<Me> {
-        axum::Json(Me {
-            sub: token.subject().map(str::to_owned),
-            iss: token.issuer().map(str::to_owned),
-            client_id: token.client_id().map(str::to_owned),
-            scopes: token.scopes().iter().map(str::to_owned).collect(),
-            jti: token.token_id().map(str::to_owned),
-            exp: token.expires_at(),
-        })
+        axum::Json(Me::of(&token))
     }
 
     let keys = JwksSource::from_url(jwks_url).allow_http_loopback(true).build().map_err(|e| e.to_string())?;
@@ -149,9 +131,7 @@ async fn tokengate_alone(
         .build()
         .map_err(|e| e.to_string())?;
     let app = axum::Router::new().route("/me", get(me)).layer(TokenLayer::new(validator));
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| e.to_string())?;
-    announce(listener.local_addr().map_err(|e| e.to_string())?);
-    axum::serve(listener, app).await.map_err(|e| e.to_string())
+    serve(addr, app).await
 }
 
 #[tokio::main]
@@ -167,8 +147,14 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let result = match (args[0].as_str(), &args[2..]) {
-        ("open", []) => open(addr).await.map_err(|e| e.to_string()),
-        ("open-axum07", []) => open_axum07(addr).await.map_err(|e| e.to_string()),
+        ("open", []) => {
+            let me = axum::routing::get(|| async { axum::Json(fixed_me()) });
+            serve(addr, axum::Router::new().route("/me", me)).await
+        }
+        ("open-axum07", []) => {
+            let me = axum07::routing::get(|| async { axum07::Json(fixed_me()) });
+            serve07(addr, axum07::Router::new().route("/me", me)).await
+        }
         ("jwt-authorizer", [jwks_url, issuer, audience]) => {
             jwt_authorizer(addr, jwks_url, issuer, audience).await
         }
